@@ -1,0 +1,1 @@
+"""Metrics: score a summary against its article and reference bullets."""

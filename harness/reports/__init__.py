@@ -1,0 +1,1 @@
+"""Reports: the run report, and the leaderboard over a sweep's runs."""

@@ -1,0 +1,49 @@
+"""``report.md`` for one run: the run's identity and mean scores, then each article's summary."""
+
+from __future__ import annotations
+
+from harness.reports.markdown import escape_md, table
+
+HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f")
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else escape_md(str(value))
+
+
+def render_run_report(results: dict, summaries: list[dict], scores: list[dict], articles) -> str:
+    run, gen = results["run"], results["generation"]
+    lines = [f"# Run report: {escape_md(run['name'])}", ""]
+    lines += [table(["field", "value"], [
+        ["system", escape_md(run["system"])],
+        ["prompt", escape_md(str(run["prompt"]))],
+        ["decoding", escape_md(str(run["decoding"]))],
+        ["data", f"{escape_md(run['data'])} ({run['n_articles']} articles)"],
+        ["generation", f"{gen['generated']} generated, {gen['cached']} from cache, "
+                       f"{gen['truncated']} truncated ({gen['article_tokens_cut']} article tokens cut)"],
+        ["commit", escape_md(str(results["provenance"]["git"]["commit"]))],
+    ]), "", "## Mean scores", ""]
+    lines += [table(["metric", "mean", "n"], [
+        [escape_md(name), _fmt(stats["mean"]), str(stats["n"])]
+        for name, stats in results["metric_stats"].items()]), ""]
+
+    by_id = {a.id: a for a in articles}
+    score_by_id = {s["article_id"]: s["scores"] for s in scores}
+    lines += ["## Articles", ""]
+    for row in summaries:
+        article = by_id[row["article_id"]]
+        lines += [f"### {escape_md(article.title or article.id)}", "", f"id: `{article.id}`", "",
+                  "**Reference bullets**", ""]
+        lines += [f"- {escape_md(b)}" for b in article.bullets]
+        lines += ["", "**Summary**", ""]
+        text = row["text"].strip()
+        lines += [f"> {escape_md(line)}" for line in text.splitlines() if line.strip()] if text else [
+            "*(empty summary)*"]
+        if row.get("article_tokens_cut"):
+            lines += ["", f"Truncated: {row['article_tokens_cut']} of {row['article_tokens']} article tokens "
+                          "cut from the end to fit the model's input."]
+        shown = [m for m in HEADLINE_METRICS if m in score_by_id.get(article.id, {})]
+        if shown:
+            lines += ["", table(shown, [[_fmt(score_by_id[article.id][m]) for m in shown]])]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""One run, end to end: references -> system -> summaries -> metrics -> scores -> results and report.
+
+Writes into ``output_dir``: ``resolved_config.yaml``, ``summaries.jsonl``, ``scores.jsonl``,
+``report.md`` and, last, ``results.json`` (its ``status`` marks the run finished). Every file is
+written atomically. A directory whose results.json says ``completed`` is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from harness.errors import RunDirError
+from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from harness.provenance import git_state, machine, package_versions, text_sha256
+from harness.reports.run_report import render_run_report
+from harness.systems.generation_cache import GenerationCache, cache_key
+
+SCHEMA_VERSION = "1.0"
+log = logging.getLogger(__name__)
+
+
+def check_run_dir(output_dir: Path) -> None:
+    results = output_dir / "results.json"
+    if results.exists():
+        try:
+            status = json.loads(results.read_text(encoding="utf-8")).get("status")
+        except ValueError:
+            status = None
+        if status == "completed":
+            raise RunDirError(f"{output_dir} already holds a finished run; a finished run is never "
+                              "overwritten. Run again in a new directory (hydra.run.dir=PATH).")
+
+
+def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
+        overrides: list[str] | None = None) -> dict:
+    started_at, t0 = datetime.now(timezone.utc).isoformat(), time.perf_counter()
+    output_dir = Path(output_dir)
+    check_run_dir(output_dir)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    config_yaml = OmegaConf.to_yaml(OmegaConf.create(resolved))
+    write_text_atomic(output_dir / "resolved_config.yaml", OmegaConf.to_yaml(OmegaConf.create(
+        {"config": resolved, "choices": dict(choices or {}), "overrides": list(overrides or [])})))
+
+    articles = instantiate(cfg.data)
+    system = instantiate(cfg.system)
+    prompt = instantiate(cfg.prompt)
+    decoding = instantiate(cfg.decoding)
+    metrics = [instantiate(m) for m in cfg.metrics.values()]
+    t_setup = time.perf_counter()
+
+    summaries, counts = generate(system, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
+                                 progress=cfg.progress)
+    write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
+    t_generated = time.perf_counter()
+
+    scores = score(metrics, summaries, articles, progress=cfg.progress)
+    write_jsonl_atomic(output_dir / "scores.jsonl", scores)
+    t_scored = time.perf_counter()
+
+    identity = system.identity(prompt, decoding)
+    uses_prompt = system.uses_prompt
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "status": "completed",
+        "run": {
+            "name": " | ".join([system.name, *([prompt.name, decoding.name] if uses_prompt else [])]),
+            "system": system.name,
+            "prompt": prompt.name if uses_prompt else None,
+            "decoding": decoding.name if uses_prompt else None,
+            "data": str(cfg.data.path),
+            "n_articles": len(articles),
+            "seed": cfg.seed,
+            "identity_sha256": text_sha256(json.dumps(identity, sort_keys=True)),
+            "data_sha256": text_sha256(json.dumps(sorted(a.content_hash for a in articles))),
+        },
+        "metrics": {},
+        "metric_stats": aggregate(scores),
+        "generation": counts,
+        "provenance": {
+            "system_identity": identity,
+            "config_sha256": text_sha256(config_yaml),
+            "choices": dict(choices or {}),
+            "overrides": list(overrides or []),
+            "seed": cfg.seed,
+            "versions": package_versions(),
+            "git": git_state(),
+            "machine": machine(),
+            "started_at": started_at,
+            "timings_s": {"setup": round(t_setup - t0, 3), "generation": round(t_generated - t_setup, 3),
+                          "scoring": round(t_scored - t_generated, 3)},
+        },
+    }
+    results["metrics"] = {name: stats["mean"] for name, stats in results["metric_stats"].items()}
+    write_text_atomic(output_dir / "report.md", render_run_report(results, summaries, scores, articles))
+    results["provenance"]["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
+    results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
+    write_json_atomic(output_dir / "results.json", results)
+    return results
+
+
+def generate(system, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):
+    """One summary per article, from the cache when its key is there; counts generated and cached."""
+    identity = system.identity(prompt, decoding)
+    rows, counts = [], {"generated": 0, "cached": 0, "truncated": 0, "article_tokens_cut": 0,
+                        "empty": 0, "output_tokens": 0, "seconds": 0.0}
+    bar = tqdm(articles, desc=f"generate {system.name}", unit="article", disable=not progress)
+    for article in bar:
+        key = cache_key(identity, article)
+        generation = cache.get(key)
+        cached = generation is not None
+        if not cached:
+            generation = system.summarize(article, prompt, decoding).to_dict()
+            cache.put(key, generation, identity, article.id)
+            counts["generated"] += 1
+            counts["output_tokens"] += generation["output_tokens"] or 0
+            counts["seconds"] += generation["seconds"]
+            if counts["seconds"] > 0 and counts["output_tokens"]:
+                bar.set_postfix(tok_s=f"{counts['output_tokens'] / counts['seconds']:.1f}")
+        else:
+            counts["cached"] += 1
+        if generation["article_tokens_cut"]:
+            counts["truncated"] += 1
+            counts["article_tokens_cut"] += generation["article_tokens_cut"]
+            log.warning("article %s: %d of %d tokens cut from the end to fit the model's input", article.id,
+                        generation["article_tokens_cut"], generation["article_tokens"])
+        if not generation["text"].strip():
+            counts["empty"] += 1
+            log.warning("article %s: %s produced an empty summary", article.id, system.name)
+        rows.append({"article_id": article.id, "system": system.name,
+                     "prompt": prompt.name if system.uses_prompt else None,
+                     "decoding": decoding.name if system.uses_prompt else None,
+                     "cached": cached, "cache_key": key, **generation})
+    counts["seconds"] = round(counts["seconds"], 3)
+    counts["tokens_per_s"] = round(counts["output_tokens"] / counts["seconds"], 2) if counts["seconds"] else None
+    return rows, counts
+
+
+def score(metrics, summaries: list[dict], articles, *, progress: bool = True) -> list[dict]:
+    """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows."""
+    by_id = {a.id: a for a in articles}
+    pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
+    merged = [{} for _ in pairs]
+    for metric in tqdm(metrics, desc="score", unit="metric", disable=not progress):
+        for i, values in enumerate(metric.score_many(pairs)):
+            merged[i].update({f"{metric.name}/{k}": v for k, v in values.items()})
+    return [{"article_id": row["article_id"], "system": row["system"], "scores": s}
+            for row, s in zip(summaries, merged, strict=True)]
+
+
+def aggregate(scores: list[dict]) -> dict:
+    """Mean, standard deviation and n over articles of every scalar score."""
+    values: dict[str, list[float]] = {}
+    for row in scores:
+        for name, value in row["scores"].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                values.setdefault(name, []).append(float(value))
+    stats = {}
+    for name, xs in values.items():
+        mean = sum(xs) / len(xs)
+        std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+        stats[name] = {"mean": mean, "std": std, "n": len(xs)}
+    return stats
+
+
+def failed_results(error: BaseException, cfg: DictConfig | None) -> dict:
+    """The results.json of a run that stopped with ``error``; aggregation lists it as failed."""
+    name = None
+    if cfg is not None:
+        name = " | ".join(str(cfg.get(k, {}).get("name") or "?") for k in ("system", "prompt", "decoding"))
+    return {"schema_version": SCHEMA_VERSION, "status": "failed", "error": f"{type(error).__name__}: {error}",
+            "run": {"name": name}, "provenance": {"versions": package_versions(), "git": git_state(),
+                                                  "failed_at": datetime.now(timezone.utc).isoformat()}}

@@ -1,0 +1,1 @@
+"""Systems: what turns an article into a summary (extractive baselines and language models)."""

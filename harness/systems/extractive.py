@@ -1,0 +1,50 @@
+"""Baselines that need no weights: the first k sentences, and the reference bullets themselves."""
+
+from __future__ import annotations
+
+import time
+
+from harness.data.article import Article
+from harness.errors import ConfigError
+from harness.systems.base import Generation, System
+from harness.systems.decoding import Decoding
+from harness.systems.prompt import PromptTemplate
+from harness.text.sentences import SPACY_MODEL, split_sentences
+
+
+def _splitter_identity() -> dict:
+    from importlib.metadata import version
+
+    return {"splitter": SPACY_MODEL, "splitter_version": version(SPACY_MODEL.replace("_", "-")),
+            "spacy": version("spacy")}
+
+
+class LeadK(System):
+    """The first ``k`` sentences of the body, one per line: the classic CNN/DailyMail baseline."""
+
+    def __init__(self, k: int = 3, name: str | None = None):
+        if not isinstance(k, int) or k < 1:
+            raise ConfigError(f"lead-k: k must be a positive integer, got {k!r}")
+        self.k = k
+        self.name = name or f"lead-{k}"
+
+    def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
+        return {"kind": "lead", "k": self.k, **_splitter_identity()}
+
+    def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
+        start = time.perf_counter()
+        text = "\n".join(split_sentences(article.body)[: self.k])
+        return Generation(text=text, seconds=time.perf_counter() - start)
+
+
+class ReferenceBullets(System):
+    """The human bullets as the summary: the upper bound a system can reach on these references."""
+
+    def __init__(self, name: str = "reference-bullets"):
+        self.name = name
+
+    def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
+        return {"kind": "reference_bullets"}
+
+    def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
+        return Generation(text="\n".join(article.bullets))

