@@ -14,11 +14,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from harness.errors import RunDirError
+from harness.errors import ConfigError, HarnessError, RunDirError
 from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
 from harness.provenance import git_state, machine, package_versions, text_sha256
 from harness.reports.run_report import render_run_report
@@ -50,11 +51,11 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     write_text_atomic(output_dir / "resolved_config.yaml", OmegaConf.to_yaml(OmegaConf.create(
         {"config": resolved, "choices": dict(choices or {}), "overrides": list(overrides or [])})))
 
-    articles = instantiate(cfg.data)
-    system = instantiate(cfg.system)
-    prompt = instantiate(cfg.prompt)
-    decoding = instantiate(cfg.decoding)
-    metrics = [instantiate(m) for m in cfg.metrics.values()]
+    articles = build(cfg, "data")
+    system = build(cfg, "system")
+    prompt = build(cfg, "prompt")
+    decoding = build(cfg, "decoding")
+    metrics = [build(cfg.metrics, name) for name in cfg.metrics]
     t_setup = time.perf_counter()
 
     summaries, counts = generate(system, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
@@ -105,6 +106,16 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
     write_json_atomic(output_dir / "results.json", results)
     return results
+
+
+def build(cfg: DictConfig, key: str):
+    """``instantiate(cfg[key])``, with our own errors raised as they are and others named by key."""
+    try:
+        return instantiate(cfg[key])
+    except InstantiationException as e:
+        if isinstance(e.__cause__, HarnessError):
+            raise e.__cause__ from None
+        raise ConfigError(f"config {key!r}: {e}") from e
 
 
 def generate(system, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):

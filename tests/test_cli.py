@@ -1,0 +1,98 @@
+"""The `harness` command end to end, in subprocesses, as users run it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+def harness(*args, cache_dir, timeout=300):
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
+
+
+def test_usage_without_arguments(tmp_path):
+    done = harness(cache_dir=tmp_path)
+    assert done.returncode == 0 and "harness run" in done.stdout
+
+
+def test_sweep_writes_a_leaderboard_with_one_row_per_distinct_run(tmp_path):
+    sweep = tmp_path / "sweep"
+    done = harness("run", "-m", "system=lead3,bullets", f"hydra.sweep.dir={sweep}", "progress=false",
+                   cache_dir=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    # The primary config also sweeps decoding=greedy,beam: 4 jobs, 2 distinct runs.
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+    board = json.loads((sweep / "leaderboard.json").read_text())
+    assert [row["name"] for row in board["rows"]] == ["reference-bullets", "lead-3"]
+    assert board["rows"][0]["metrics"]["rouge/rougeLsum_f"] == pytest.approx(1.0)
+    assert "| 1 | reference\\-bullets |" in (sweep / "leaderboard.md").read_text()
+    for job in "0123":
+        config = (sweep / job / "resolved_config.yaml").read_text()
+        assert "choices:" in config and "overrides:" in config
+
+
+def test_failed_job_is_recorded_and_the_sweep_goes_on(tmp_path):
+    sweep = tmp_path / "sweep"
+    done = harness("run", "-m", "system=lead3", "system.k=0,1", "decoding=greedy", f"hydra.sweep.dir={sweep}",
+                   "progress=false", cache_dir=tmp_path / "cache")
+    assert done.returncode == 1
+    failed = json.loads((sweep / "0" / "results.json").read_text())
+    assert failed["status"] == "failed" and "k must be a positive integer" in failed["error"]
+    board = json.loads((sweep / "leaderboard.json").read_text())
+    assert [row["name"] for row in board["rows"]] == ["lead-1"]
+    assert board["failed"][0]["dir"].endswith("0")
+    rebuilt = harness("leaderboard", str(sweep), cache_dir=tmp_path / "cache")
+    assert rebuilt.returncode == 1 and "Failed jobs" in rebuilt.stdout
+
+
+def test_single_run_error_exits_non_zero_with_the_message(tmp_path):
+    done = harness("run", "system=lead3", "system.k=0", f"hydra.run.dir={tmp_path / 'run'}", "progress=false",
+                   cache_dir=tmp_path / "cache")
+    assert done.returncode == 1
+    assert "error: lead-k: k must be a positive integer, got 0" in done.stderr
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    done = harness("run", "no_such_key=1", cache_dir=tmp_path)
+    assert done.returncode == 1 and "Could not override 'no_such_key'" in done.stderr
+
+
+def test_data_path_evaluates_any_supported_file(tmp_path):
+    data = tmp_path / "mine.jsonl"
+    data.write_text(json.dumps({"id": "x1", "article": "The mayor spoke. Fuel prices rose sharply.",
+                                "highlights": "Fuel prices rose"}) + "\n")
+    done = harness("run", "system=lead3", "system.k=1", f"data.path={data}", f"hydra.run.dir={tmp_path / 'run'}",
+                   "progress=false", cache_dir=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    (summary,) = [json.loads(line) for line in (tmp_path / "run" / "summaries.jsonl").read_text().splitlines()]
+    assert summary == {**summary, "article_id": "x1", "text": "The mayor spoke."}
+
+
+@pytest.mark.slow
+def test_embedded_default_sweep_end_to_end(tmp_path):
+    """`harness run -m` as `make run` runs it: real SmolLM2 summaries, then a rerun from the cache."""
+    cache = tmp_path / "cache"
+    first = harness("run", "-m", f"hydra.sweep.dir={tmp_path / 'first'}", cache_dir=cache, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    board = json.loads((tmp_path / "first" / "leaderboard.json").read_text())
+    by_name = {row["name"]: row for row in board["rows"]}
+    assert set(by_name) == {"reference-bullets", "lead-3", "smollm2-135m-instruct | bullets | greedy",
+                            "smollm2-135m-instruct | bullets | beam4"}
+    smol = by_name["smollm2-135m-instruct | bullets | greedy"]
+    assert smol["generation"]["generated"] == 1
+    assert 0 < smol["metrics"]["rouge/rougeLsum_f"] != by_name["lead-3"]["metrics"]["rouge/rougeLsum_f"]
+    results = json.loads((tmp_path / "first" / "4" / "results.json").read_text())
+    sha = results["provenance"]["system_identity"]["weights_sha256"]["SmolLM2-135M-Instruct.Q4_1.gguf"]
+    assert len(sha) == 64
+
+    second = harness("run", "-m", f"hydra.sweep.dir={tmp_path / 'second'}", cache_dir=cache, timeout=900)
+    assert second.returncode == 0, second.stderr[-3000:]
+    rerun = json.loads((tmp_path / "second" / "leaderboard.json").read_text())
+    assert all(row["generation"]["generated"] == 0 for row in rerun["rows"])
+    assert [r["metrics"] for r in rerun["rows"]] == [r["metrics"] for r in board["rows"]]

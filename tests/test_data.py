@@ -1,0 +1,151 @@
+"""Reference loading: every supported format, and bad records named by file, record and field."""
+
+import json
+
+import pytest
+
+from harness.data import load_articles
+from harness.data.formats import parse_text
+from harness.errors import DataError
+
+from .conftest import SEED_FILE
+
+SEED_TEXT = """Vladimir Putin deploys troops
+
+  • Russia sent a peacekeeping force
+  • Eight police officers were killed
+
+Russia has sent a peacekeeping force.
+
+Protesters stormed the mayor's office.
+"""
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_seed_reference_keeps_five_separate_bullets(seed_article):
+    assert seed_article.id == "000_b456ec66e27cc290"
+    assert len(seed_article.bullets) == 5
+    assert seed_article.bullets[3] == (
+        "Kazakh officials claim eight police officers were shot to death during the unrest")
+    assert seed_article.paragraphs[0].startswith("Russia has sent a peacekeeping force in Kazakhstan")
+    assert seed_article.title.startswith("Vladimir Putin deploys troops to Kazakhstan")
+
+
+def test_raw_text_format(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text(SEED_TEXT, encoding="utf-8")
+    (article,) = load_articles(str(path))
+    assert article.id == "story"
+    assert article.title == "Vladimir Putin deploys troops"
+    assert article.bullets == ("Russia sent a peacekeeping force", "Eight police officers were killed")
+    assert article.paragraphs == ("Russia has sent a peacekeeping force.", "Protesters stormed the mayor's office.")
+
+
+def test_seed_file_in_shared_parses_to_the_committed_record(seed_article):
+    shared = SEED_FILE.parents[2] / "shared" / "seeds" / "000_b456ec66e27cc290.txt"
+    if not shared.exists():
+        pytest.skip("shared/ seeds not beside this checkout")
+    parsed = parse_text(shared.read_text(encoding="utf-8"), file=str(shared), article_id=seed_article.id)
+    assert parsed == seed_article
+
+
+def test_cnn_dailymail_jsonl_splits_highlights_into_bullets(tmp_path):
+    path = write_jsonl(tmp_path / "cnn.jsonl", [
+        {"id": "a1", "article": "First sentence. Second one.", "highlights": "Bullet one .\nBullet two ."}])
+    (article,) = load_articles(path)
+    assert article.bullets == ("Bullet one .", "Bullet two .")
+    assert article.source["format"] == "cnn_dailymail"
+
+
+def test_xsum_jsonl_has_one_bullet(tmp_path):
+    path = write_jsonl(tmp_path / "xsum.jsonl", [{"id": "x", "document": "Body.", "summary": "One line."}])
+    (article,) = load_articles(path)
+    assert article.bullets == ("One line.",)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_csv_and_parquet_through_datasets(tmp_path, suffix):
+    import datasets
+
+    rows = {"id": ["a", "b"], "article": ["Body a.", "Body b."], "highlights": ["x\ny", "z"]}
+    path = tmp_path / f"cnn.{suffix}"
+    getattr(datasets.Dataset.from_dict(rows), f"to_{suffix}")(str(path))
+    articles = load_articles(str(path))
+    assert [a.id for a in articles] == ["a", "b"]
+    assert articles[0].bullets == ("x", "y")
+
+
+def test_directory_and_limit(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "body": "A.", "bullets": ["a"]}])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": "b", "body": "B.", "bullets": ["b"]}])
+    assert [a.id for a in load_articles(str(tmp_path))] == ["a", "b"]
+    assert [a.id for a in load_articles(str(tmp_path), limit=1)] == ["a"]
+
+
+@pytest.mark.parametrize("row, field, message", [
+    ({"id": "r1", "paragraphs": ["  "], "bullets": ["b"]}, "paragraphs", "body is empty"),
+    ({"id": "r1", "body": "", "bullets": ["b"]}, "body", "missing or empty"),
+    ({"id": "r1", "body": "Text.", "bullets": []}, "bullets", "no reference bullets"),
+    ({"id": "r1", "body": "Text.", "bullets": ["  "]}, "bullets", "no reference bullets"),
+    ({"id": "r1", "body": "Text.", "bullets": "one string"}, "bullets", "must be a list"),
+    ({"id": "r1", "article": "Text.", "highlights": "\n"}, "highlights", "missing or empty"),
+    ({"id": "r1", "article": "   ", "highlights": "b"}, "article", "missing or empty"),
+])
+def test_bad_records_name_file_record_and_field(tmp_path, row, field, message):
+    path = write_jsonl(tmp_path / "bad.jsonl", [row])
+    with pytest.raises(DataError, match=message) as info:
+        load_articles(path)
+    assert (info.value.file, info.value.record, info.value.field) == (path, "r1", field)
+
+
+def test_unknown_columns(tmp_path):
+    path = write_jsonl(tmp_path / "odd.jsonl", [{"id": "1", "text": "x", "label": 1}])
+    with pytest.raises(DataError, match=r"unknown columns \['id', 'label', 'text'\]") as info:
+        load_articles(path)
+    assert info.value.field == "columns"
+
+
+def test_duplicate_ids(tmp_path):
+    path = write_jsonl(tmp_path / "dup.jsonl", [{"id": "same", "body": "A.", "bullets": ["a"]}] * 2)
+    with pytest.raises(DataError, match="duplicate article id") as info:
+        load_articles(path)
+    assert info.value.record == "same"
+
+
+def test_invalid_json_line_is_named(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"id": "a", "body": "A.", "bullets": ["a"]}\n{not json\n', encoding="utf-8")
+    with pytest.raises(DataError, match="invalid JSON") as info:
+        load_articles(str(path))
+    assert info.value.record == "line 2"
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"Titre\n\n* Caf\xe9\n\nCorps du texte.")
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_articles(str(path))
+
+
+def test_text_without_bullets(tmp_path):
+    path = tmp_path / "nobullets.txt"
+    path.write_text("Title\n\nJust a body.\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no bullet lines") as info:
+        load_articles(str(path))
+    assert info.value.field == "bullets"
+
+
+def test_missing_local_file():
+    with pytest.raises(DataError, match="no such file or directory"):
+        load_articles("./does/not/exist.jsonl")
+
+
+def test_hub_id_offline_names_the_fix(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError, match=r"pass the local file as data.path=FILE") as info:
+        load_articles("someone/cnn_dailymail_nonexistent")
+    assert info.value.file == "someone/cnn_dailymail_nonexistent"
