@@ -10,6 +10,10 @@ commands:
   run [OVERRIDES] [-m]   generate, score and report (a Hydra app: key=value overrides;
                          -m runs the sweep set in conf/config.yaml, or the one you give)
   leaderboard SWEEP_DIR  (re)write the leaderboard of a sweep directory
+  gate --baseline PATH --candidate DIR [--metric NAME:TOL ...] [--config NAME]
+                         fail (exit 1) when quality dropped beyond noise; exit 2 on unusable input
+  gate --update-baseline --baseline FILE --candidate DIR
+                         write DIR's per-article scores as the new baseline file
 
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
@@ -38,8 +42,55 @@ def main(argv: list[str] | None = None) -> int:
         board, text = write_leaderboard(Path(rest[0]))
         print(text)
         return 1 if board["failed"] else 0
+    if command == "gate":
+        return gate(rest)
     print(USAGE, file=sys.stderr)
     return 2
+
+
+def gate(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.gate import load_gate_config, render_gate, run_gate, write_baseline, write_gate_outputs
+
+    parser = argparse.ArgumentParser(prog="harness gate", description="Paired bootstrap regression gate.")
+    parser.add_argument("--baseline", required=True, help="baseline file, run directory or sweep directory")
+    parser.add_argument("--candidate", required=True, help="run or sweep directory to check")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME:TOLERANCE",
+                        help="gate this metric (replaces the config's list); repeatable")
+    parser.add_argument("--config", default="default", help="conf/gate/NAME.yaml (default: default)")
+    parser.add_argument("--out", help="where to write gate.json and gate.md (default: the candidate directory)")
+    parser.add_argument("--update-baseline", action="store_true",
+                        help="write the candidate's scores to --baseline instead of gating")
+    options = parser.parse_args(args)
+    try:
+        if options.update_baseline:
+            baseline = write_baseline(options.candidate, options.baseline)
+            print(f"baseline {options.baseline}: {len(baseline['runs'])} runs from {options.candidate}")
+            return 0
+        config = load_gate_config(options.config)
+        tolerances = dict(config["metrics"])
+        if options.metric:
+            tolerances = {}
+            for item in options.metric:
+                name, sep, tolerance = item.rpartition(":")
+                try:
+                    tolerances[name] = float(tolerance)
+                except ValueError:
+                    sep = ""
+                if not sep or not name:
+                    raise HarnessError(f"--metric {item!r}: expected NAME:TOLERANCE, e.g. rouge/rougeLsum_f:0.02")
+        report = run_gate(options.baseline, options.candidate, tolerances, config)
+    except (HarnessError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(render_gate(report, markdown=False), end="")
+    out = Path(options.out or options.candidate)
+    write_gate_outputs(report, out)
+    print(f"written: {out / 'gate.json'}, {out / 'gate.md'}")
+    return 0 if report["passed"] else 1
 
 
 if __name__ == "__main__":

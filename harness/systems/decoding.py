@@ -9,7 +9,8 @@ from harness.errors import ConfigError
 
 @dataclass(frozen=True)
 class Decoding:
-    """Greedy, beam search or sampling; ``seed`` is set before each article's generation."""
+    """Greedy, beam search or sampling; ``seed`` is set before each article's generation
+    (``seed: null`` leaves sampling unseeded: not reproducible, and the gate warns)."""
 
     name: str
     max_new_tokens: int = 128
@@ -19,7 +20,7 @@ class Decoding:
     top_p: float = 1.0
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
-    seed: int = 0
+    seed: int | None = 0
 
     def __post_init__(self):
         checks = [

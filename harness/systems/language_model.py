@@ -69,7 +69,8 @@ class _TransformersLM(System):
         ids, article_tokens, cut = fit_article(tokenizer, render, article.body, limit)
         input_ids = torch.tensor([ids])
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        torch.manual_seed(decoding.seed)
+        if decoding.seed is not None:
+            torch.manual_seed(decoding.seed)
         with torch.inference_mode():
             output = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                                     pad_token_id=pad, **decoding.generate_kwargs())

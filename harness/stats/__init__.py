@@ -1,0 +1,1 @@
+"""Statistics over articles: bootstrap confidence intervals."""

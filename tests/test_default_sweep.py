@@ -1,0 +1,60 @@
+"""The embedded default sweep end to end, as `make run` runs it, with the real SmolLM2 model.
+
+Slow (about a minute cold on 2 cores): deselect with -m "not slow". The `gate` test is the
+pytest entry point for teams who gate inside their test suite: `pytest -m gate`.
+"""
+
+import json
+import sys
+
+import pytest
+
+from harness.cli import main as harness_main
+
+from .conftest import ROOT
+from .test_cli import harness
+
+pytestmark = pytest.mark.slow
+BASELINE = ROOT / "runs" / "baselines" / "default.json"
+
+
+@pytest.fixture(scope="module")
+def default_sweeps(tmp_path_factory):
+    root = tmp_path_factory.mktemp("default-sweep")
+    for name in ("first", "second"):
+        done = harness("run", "-m", f"hydra.sweep.dir={root / name}", cache_dir=root / "cache", timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return root / "first", root / "second"
+
+
+def board(sweep_dir):
+    return json.loads((sweep_dir / "leaderboard.json").read_text())
+
+
+def test_real_summaries_scored_against_the_bullets(default_sweeps):
+    by_name = {row["name"]: row for row in board(default_sweeps[0])["rows"]}
+    assert set(by_name) == {"reference-bullets", "lead-3", "smollm2-135m-instruct | bullets | greedy",
+                            "smollm2-135m-instruct | bullets | beam4"}
+    smol = by_name["smollm2-135m-instruct | bullets | greedy"]
+    assert smol["generation"]["generated"] == 1
+    assert 0 < smol["metrics"]["rouge/rougeLsum_f"] != by_name["lead-3"]["metrics"]["rouge/rougeLsum_f"]
+    assert by_name["reference-bullets"]["metrics"]["rouge/rougeLsum_f"] == pytest.approx(1.0)
+    results = json.loads((default_sweeps[0] / "4" / "results.json").read_text())
+    identity = results["provenance"]["system_identity"]
+    assert len(identity["weights_sha256"]["SmolLM2-135M-Instruct.Q4_1.gguf"]) == 64
+
+
+def test_rerun_generates_nothing_and_scores_the_same(default_sweeps):
+    first, second = board(default_sweeps[0]), board(default_sweeps[1])
+    assert all(row["generation"]["generated"] == 0 for row in second["rows"])
+    assert [r["metrics"] for r in second["rows"]] == [r["metrics"] for r in first["rows"]]
+
+
+@pytest.mark.gate
+def test_default_sweep_passes_the_gate_against_the_committed_baseline(default_sweeps, capsys, tmp_path):
+    code = harness_main(["gate", "--baseline", str(BASELINE), "--candidate", str(default_sweeps[0]),
+                         "--out", str(tmp_path)])
+    sys.stdout.write(capsys.readouterr().out)
+    assert code == 0
+    report = json.loads((tmp_path / "gate.json").read_text())
+    assert len(report["comparisons"]) == 4 and report["passed"]
