@@ -15,14 +15,19 @@ PACKAGES = ("harness", "torch", "transformers", "tokenizers", "gguf", "accelerat
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def package_versions() -> dict:
-    found = {"python": sys.version.split()[0]}
-    for name in PACKAGES:
+def versions_of(*names: str) -> dict:
+    """Installed version of each distribution, None where it is not installed."""
+    found = {}
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             found[name] = None
     return found
+
+
+def package_versions() -> dict:
+    return {"python": sys.version.split()[0], **versions_of(*PACKAGES)}
 
 
 def git_state(root: Path = PROJECT_ROOT) -> dict:

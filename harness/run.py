@@ -23,6 +23,7 @@ from harness.errors import ConfigError, HarnessError, RunDirError
 from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
 from harness.provenance import git_state, machine, package_versions, text_sha256
 from harness.reports.run_report import render_run_report
+from harness.stats.bootstrap import bootstrap_mean
 from harness.systems.generation_cache import GenerationCache, cache_key
 
 SCHEMA_VERSION = "1.0"
@@ -84,7 +85,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
             "data_sha256": text_sha256(json.dumps(sorted(a.content_hash for a in articles))),
         },
         "metrics": {},
-        "metric_stats": aggregate(scores),
+        "metric_stats": aggregate(scores, seed=cfg.seed),
         "generation": counts,
         "provenance": {
             "system_identity": identity,
@@ -167,8 +168,8 @@ def score(metrics, summaries: list[dict], articles, *, progress: bool = True) ->
             for row, s in zip(summaries, merged, strict=True)]
 
 
-def aggregate(scores: list[dict]) -> dict:
-    """Mean, standard deviation and n over articles of every scalar score."""
+def aggregate(scores: list[dict], seed: int = 0) -> dict:
+    """Mean, standard deviation, n and a 95% bootstrap interval over articles of every scalar score."""
     values: dict[str, list[float]] = {}
     for row in scores:
         for name, value in row["scores"].items():
@@ -178,7 +179,8 @@ def aggregate(scores: list[dict]) -> dict:
     for name, xs in values.items():
         mean = sum(xs) / len(xs)
         std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
-        stats[name] = {"mean": mean, "std": std, "n": len(xs)}
+        interval = bootstrap_mean(xs, seed=seed)
+        stats[name] = {"mean": mean, "std": std, "n": len(xs), "ci95": [interval.low, interval.high]}
     return stats
 
 

@@ -101,3 +101,14 @@ def test_unknown_target_is_a_config_error_naming_the_key(tmp_path, cache_dir):
 def test_wrong_type_is_a_config_error(tmp_path, cache_dir):
     with pytest.raises(ConfigError, match="positive integer"):
         run(config("system=lead3", "system.k=three"), tmp_path / "run")
+
+
+def test_metric_stats_have_a_bootstrap_interval_over_articles(tmp_path, cache_dir):
+    data = tmp_path / "two.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "a", "body": "Fuel prices rose. Police fled.", "bullets": ["Fuel prices rose"]},
+        {"id": "b", "body": "The mayor spoke. Fuel prices rose.", "bullets": ["Fuel prices rose"]}]))
+    results = run(config("system=lead3", "system.k=1", f"data.path={data}"), tmp_path / "run")
+    stats = results["metric_stats"]["rouge/rouge1_r"]
+    # Recall is 1 for article a (lead-1 is the bullet) and 0 for b: resampled means are 0, 0.5, 1.
+    assert (stats["mean"], stats["n"], stats["ci95"]) == (0.5, 2, [0.0, 1.0])

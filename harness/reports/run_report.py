@@ -23,8 +23,8 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
                        f"{gen['truncated']} truncated ({gen['article_tokens_cut']} article tokens cut)"],
         ["commit", escape_md(str(results["provenance"]["git"]["commit"]))],
     ]), "", "## Mean scores", ""]
-    lines += [table(["metric", "mean", "n"], [
-        [escape_md(name), _fmt(stats["mean"]), str(stats["n"])]
+    lines += [table(["metric", "mean", "95% CI", "n"], [
+        [escape_md(name), _fmt(stats["mean"]), f"[{stats['ci95'][0]:.4f}, {stats['ci95'][1]:.4f}]", str(stats["n"])]
         for name, stats in results["metric_stats"].items()]), ""]
 
     by_id = {a.id: a for a in articles}
@@ -44,6 +44,6 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
                           "cut from the end to fit the model's input."]
         shown = [m for m in HEADLINE_METRICS if m in score_by_id.get(article.id, {})]
         if shown:
-            lines += ["", table(shown, [[_fmt(score_by_id[article.id][m]) for m in shown]])]
+            lines += ["", table([escape_md(m) for m in shown], [[_fmt(score_by_id[article.id][m]) for m in shown]])]
         lines.append("")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import time
 
 from harness.data.article import Article
 from harness.errors import ConfigError
+from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
@@ -13,10 +14,7 @@ from harness.text.sentences import SPACY_MODEL, split_sentences
 
 
 def _splitter_identity() -> dict:
-    from importlib.metadata import version
-
-    return {"splitter": SPACY_MODEL, "splitter_version": version(SPACY_MODEL.replace("_", "-")),
-            "spacy": version("spacy")}
+    return {"splitter": SPACY_MODEL, "versions": versions_of("spacy", SPACY_MODEL.replace("_", "-"))}
 
 
 class LeadK(System):

@@ -8,26 +8,16 @@ context are cut by the rule in `truncation`.
 from __future__ import annotations
 
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness.data.article import Article
+from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
 from harness.systems.model_source import resolve_model
 from harness.systems.model_store import load_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
-
-
-def _versions(*packages: str) -> dict:
-    found = {}
-    for name in packages:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
 
 
 class _TransformersLM(System):
@@ -48,7 +38,7 @@ class _TransformersLM(System):
         return {"kind": self.kind, **self.source.fingerprint(), "dtype": self.dtype,
                 "max_input_tokens": self.max_input_tokens, "trust_remote_code": self.trust_remote_code,
                 "prompt": prompt.template, "decoding": decoding.identity(),
-                "versions": _versions("torch", "transformers", *(["gguf"] if self.source.gguf_file else []))}
+                "versions": versions_of("torch", "transformers", *(["gguf"] if self.source.gguf_file else []))}
 
     def load(self):
         import transformers
