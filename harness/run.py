@@ -59,7 +59,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     metrics = [build(cfg.metrics, name) for name in cfg.metrics]
     t_setup = time.perf_counter()
 
-    summaries, counts = generate(system, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
+    identity = system.identity(prompt, decoding)
+    summaries, counts = generate(system, identity, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
                                  progress=cfg.progress)
     write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
     t_generated = time.perf_counter()
@@ -68,7 +69,6 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     write_jsonl_atomic(output_dir / "scores.jsonl", scores)
     t_scored = time.perf_counter()
 
-    identity = system.identity(prompt, decoding)
     uses_prompt = system.uses_prompt
     results = {
         "schema_version": SCHEMA_VERSION,
@@ -119,9 +119,9 @@ def build(cfg: DictConfig, key: str):
         raise ConfigError(f"config {key!r}: {e}") from e
 
 
-def generate(system, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):
-    """One summary per article, from the cache when its key is there; counts generated and cached."""
-    identity = system.identity(prompt, decoding)
+def generate(system, identity: dict, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):
+    """One summary per article, from the cache when its key (``identity`` + article) is there;
+    counts generated and cached."""
     rows, counts = [], {"generated": 0, "cached": 0, "truncated": 0, "article_tokens_cut": 0,
                         "empty": 0, "output_tokens": 0, "seconds": 0.0}
     bar = tqdm(articles, desc=f"generate {system.name}", unit="article", disable=not progress)
