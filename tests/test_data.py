@@ -149,3 +149,10 @@ def test_hub_id_offline_names_the_fix(monkeypatch):
     with pytest.raises(DataError, match=r"pass the local file as data.path=FILE") as info:
         load_articles("someone/cnn_dailymail_nonexistent")
     assert info.value.file == "someone/cnn_dailymail_nonexistent"
+
+
+def test_hub_id_with_unreachable_hub_fails_at_once(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+    with pytest.raises(DataError, match="cannot be reached"):
+        load_articles("someone/cnn_dailymail_nonexistent")

@@ -154,7 +154,7 @@ def test_offline_hub_id_fails_fast_and_names_the_fix(monkeypatch, seed_article):
 
 
 def test_unreachable_hub_endpoint_counts_as_offline(monkeypatch):
-    from harness.systems.model_source import hub_reachable
+    from harness.hub import hub_reachable
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")

@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.data.article import Article
 from harness.data.formats import detect_format, parse_text, row_to_article
 from harness.errors import DataError
+from harness.hub import hub_reachable
 
 SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".parquet")
 
@@ -118,6 +119,8 @@ def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list
     import datasets
 
     try:
+        if not hub_reachable():
+            raise ConnectionError("the Hugging Face Hub cannot be reached (offline)")
         dataset = datasets.load_dataset(hub_id, hub_config, split=split)
     except Exception as e:
         raise DataError(

@@ -15,11 +15,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlparse
 
 from harness.errors import ModelLoadError
 
@@ -112,15 +110,3 @@ def file_sha256(path: str) -> str:
     """SHA-256 of a file, computed once per process per (path, size, mtime)."""
     stat = os.stat(path)
     return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hub endpoint answers a TCP connection (fails fast where DNS or the network is down)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False

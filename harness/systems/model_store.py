@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from harness.errors import ModelLoadError
-from harness.systems.model_source import ModelSource, hub_reachable
+from harness.hub import hub_reachable
+from harness.systems.model_source import ModelSource
 
 log = logging.getLogger(__name__)
 _LOADED: dict[tuple, tuple] = {}
