@@ -15,6 +15,9 @@ commands:
   gate --update-baseline --baseline FILE --candidate DIR
                          write DIR's per-article scores as the new baseline file
 
+  meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
+                         how well scorers agree with human labels (REALSumm format)
+
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
   harness run -m                               # the default sweep
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if board["failed"] else 0
     if command == "gate":
         return gate(rest)
+    if command == "meta-eval":
+        return meta_eval(rest)
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -91,6 +96,44 @@ def gate(args: list[str]) -> int:
     write_gate_outputs(report, out)
     print(f"written: {out / 'gate.json'}, {out / 'gate.md'}")
     return 0 if report["passed"] else 1
+
+
+def meta_eval(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.io import write_json_atomic, write_text_atomic
+
+    parser = argparse.ArgumentParser(prog="harness meta-eval", description="Agreement of scorers with human labels.")
+    parser.add_argument("--task", choices=["coverage"], required=True)
+    parser.add_argument("--data", required=True, help="annotated file (coverage: REALSumm format)")
+    parser.add_argument("--format", default="realsumm", choices=["realsumm"], help="the file's format")
+    parser.add_argument("--metrics", default="coverage_lexical,coverage_semantic",
+                        help="comma-separated conf/metrics names (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="dev/test split and bootstrap seed")
+    parser.add_argument("--n-resamples", type=int, default=1000)
+    parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md")
+    options = parser.parse_args(args)
+    try:
+        from harness.config import load_metric
+        from harness.meta_eval import coverage
+        from harness.meta_eval.realsumm import read_realsumm
+
+        rows = read_realsumm(options.data)
+        results = [coverage.evaluate(name, load_metric(name), rows, seed=options.seed,
+                                     n_resamples=options.n_resamples) for name in options.metrics.split(",")]
+        text = coverage.render(results, options.data)
+    except (HarnessError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if options.out:
+        out = Path(options.out)
+        write_json_atomic(out / "meta_eval.json", {"task": options.task, "data": options.data, "results": results})
+        write_text_atomic(out / "meta_eval.md", text)
+        print(f"written: {out / 'meta_eval.json'}, {out / 'meta_eval.md'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Where the configs live, and the one resolver they use (``${project_root:}``)."""
+"""Where the configs live, the one resolver they use (``${project_root:}``), and loading one
+metric config outside a run (for meta-evaluation)."""
 
 from __future__ import annotations
 
@@ -12,3 +13,24 @@ CONF_DIR = PROJECT_ROOT / "conf"
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
+
+
+def load_metric(name: str):
+    """Instantiate ``conf/metrics/NAME.yaml`` (its single top-level key is the metric)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from harness.errors import ConfigError, HarnessError
+
+    path = CONF_DIR / "metrics" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (CONF_DIR / "metrics").glob("*.yaml"))
+        raise ConfigError(f"no metric config {name!r} ({path}); known: {', '.join(known)}")
+    register_resolvers()
+    cfg = OmegaConf.load(path)
+    try:
+        return instantiate(cfg[name])
+    except InstantiationException as e:
+        if isinstance(e.__cause__, HarnessError):
+            raise e.__cause__ from None
+        raise ConfigError(f"metric config {name!r}: {e}") from e

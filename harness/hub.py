@@ -18,3 +18,10 @@ def hub_reachable(timeout: float = 3.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def offline_message(spec: str, setting: str) -> str:
+    """What to do when hub id ``spec`` (configured at ``setting``) is neither cached nor reachable."""
+    return (f"model {spec!r} is not in the local Hugging Face cache and the Hub cannot be reached (offline). "
+            f"Fix: on a connected machine run `hf download {spec}` and copy the cache (HF_HOME), or save "
+            f"the model to a directory and set {setting}=/path/to/dir.")

@@ -56,7 +56,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     system = build(cfg, "system")
     prompt = build(cfg, "prompt")
     decoding = build(cfg, "decoding")
-    metrics = [build(cfg.metrics, name) for name in cfg.metrics]
+    metrics = {name: build(cfg.metrics, name) for name in cfg.metrics}
     t_setup = time.perf_counter()
 
     identity = system.identity(prompt, decoding)
@@ -65,7 +65,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
     t_generated = time.perf_counter()
 
-    scores = score(metrics, summaries, articles, progress=cfg.progress)
+    scores = score(list(metrics.values()), summaries, articles, progress=cfg.progress)
     write_jsonl_atomic(output_dir / "scores.jsonl", scores)
     t_scored = time.perf_counter()
 
@@ -90,6 +90,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         "provenance": {
             "system_identity": identity,
             "config_sha256": text_sha256(config_yaml),
+            "metrics": {name: {"class": type(m).__name__, **m.describe()} for name, m in metrics.items()},
             "choices": dict(choices or {}),
             "overrides": list(overrides or []),
             "seed": cfg.seed,

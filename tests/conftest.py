@@ -82,3 +82,22 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     directory = tmp_path / "cache"
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(directory))
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_nli_dir(tmp_path_factory) -> Path:
+    """A 1-layer random BERT sequence classifier whose labels are in an unusual order
+    (contradiction, entailment, neutral), so label handling must read id2label."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    directory = tmp_path_factory.mktemp("tiny-nli")
+    tokenizer, vocab_size = _tiny_tokenizer(chat_template=False)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, max_position_embeddings=64, pad_token_id=0, num_labels=3,
+                        id2label={0: "CONTRADICTION", 1: "ENTAILMENT", 2: "NEUTRAL"},
+                        label2id={"CONTRADICTION": 0, "ENTAILMENT": 1, "NEUTRAL": 2})
+    BertForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

@@ -72,3 +72,35 @@ def test_data_path_evaluates_any_supported_file(tmp_path):
     assert done.returncode == 0, done.stderr
     (summary,) = [json.loads(line) for line in (tmp_path / "run" / "summaries.jsonl").read_text().splitlines()]
     assert summary == {**summary, "article_id": "x1", "text": "The mayor spoke."}
+
+
+def _realsumm_file(path, docs=6, systems=4):
+    """A small REALSumm-format file: system s mentions units whose index < s (so presence is known)."""
+    units = ["police officers were shot", "the mayor office burned", "fuel prices rose sharply"]
+    rows = []
+    for d in range(docs):
+        for s in range(systems):
+            said = [u for i, u in enumerate(units) if i < s]
+            rows.append({"doc_id": f"d{d}", "system": f"sys{s}", "summary": ". ".join(said + ["Nothing else"]) + ".",
+                         "scus": units, "scu_present": [int(i < s) for i in range(len(units))]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_meta_eval_coverage_on_a_small_realsumm_file(tmp_path):
+    data = _realsumm_file(tmp_path / "units.jsonl")
+    done = harness("meta-eval", "--task", "coverage", "--data", str(data), "--metrics", "coverage_lexical",
+                   "--n-resamples", "50", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "out" / "meta_eval.json").read_text())["results"][0]
+    assert result["test_articles"] == 3 and result["dev_articles"] == 3
+    assert result["unit_auc"][0] == 1.0  # a stated unit is recalled fully, an unstated one barely
+    assert result["summary_pearson"][0] == pytest.approx(1.0)
+    assert "| coverage_lexical |" in done.stdout
+
+
+def test_meta_eval_names_the_missing_field(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text(json.dumps({"doc_id": "d", "system": "s", "summary": "x", "scus": ["a"]}) + "\n")
+    done = harness("meta-eval", "--task", "coverage", "--data", str(data), cache_dir=tmp_path)
+    assert done.returncode == 2 and "scu_present" in done.stderr and "record 1" in done.stderr

@@ -20,6 +20,10 @@ class Metric(ABC):
     def score(self, summary: str, article: Article) -> dict:
         """Scores of one summary of ``article``."""
 
+    def describe(self) -> dict:
+        """What the scores depend on beyond the code (model, layer, threshold); recorded in results.json."""
+        return {}
+
     def score_many(self, pairs: list[tuple[str, Article]]) -> list[dict]:
         """Scores of many summaries; metrics with batched models override this."""
         return [self.score(summary, article) for summary, article in pairs]

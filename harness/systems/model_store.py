@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 
 from harness.errors import ModelLoadError
-from harness.hub import hub_reachable
+from harness.hub import hub_reachable, offline_message
 from harness.systems.model_source import ModelSource
 
 log = logging.getLogger(__name__)
 _LOADED: dict[tuple, tuple] = {}
 
 
-def load_model(auto_class, source: ModelSource, *, dtype: str = "float32", trust_remote_code: bool = False):
-    """(model, tokenizer) for ``source``, loaded with ``auto_class`` on first use, then reused."""
+def load_model(auto_class, source: ModelSource, *, dtype: str = "float32", trust_remote_code: bool = False,
+               setting: str = "system.model"):
+    """(model, tokenizer) for ``source``, loaded with ``auto_class`` on first use, then reused.
+
+    ``setting`` names the config key of the model in error messages."""
     key = (auto_class.__name__, source.location, source.gguf_file, source.revision, dtype, trust_remote_code)
     if key not in _LOADED:
-        _LOADED[key] = _load(auto_class, source, dtype, trust_remote_code)
+        _LOADED[key] = _load(auto_class, source, dtype, trust_remote_code, setting)
     return _LOADED[key]
 
 
@@ -24,7 +27,7 @@ def loaded_count() -> int:
     return len(_LOADED)
 
 
-def _load(auto_class, source: ModelSource, dtype: str, trust_remote_code: bool):
+def _load(auto_class, source: ModelSource, dtype: str, trust_remote_code: bool, setting: str):
     import torch
     from transformers import AutoTokenizer
 
@@ -46,11 +49,7 @@ def _load(auto_class, source: ModelSource, dtype: str, trust_remote_code: bool):
         model = auto_class.from_pretrained(source.location, **model_kwargs)
     except (OSError, ValueError, KeyError) as e:
         if not source.is_local and kwargs.get("local_files_only"):
-            raise ModelLoadError(
-                f"model {source.spec!r} is not in the local Hugging Face cache and the Hub cannot be "
-                f"reached (offline). Fix: on a connected machine run `hf download {source.spec}` and "
-                "copy the cache (HF_HOME), or save the model to a directory and set "
-                f"system.model=/path/to/dir. ({type(e).__name__}: {e})") from e
+            raise ModelLoadError(f"{offline_message(source.spec, setting)} ({type(e).__name__}: {e})") from e
         raise ModelLoadError(f"could not load model {source.spec!r} with {auto_class.__name__}: "
                              f"{type(e).__name__}: {e}") from e
     model.eval()

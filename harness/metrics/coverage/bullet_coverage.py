@@ -1,0 +1,75 @@
+"""Bullet coverage: which reference bullets a summary covers, one bullet at a time.
+
+Metric card
+-----------
+Measures: for each reference bullet, the summary sentence that best expresses it and a coverage
+score from a matcher (lexical ROUGE-N recall, semantic cosine, or NLI entailment); the bullet's
+score is the larger of its best sentence's and the whole summary's (a fact spread over two
+sentences still counts). A bullet is covered when its score >= ``threshold``.
+Per summary (``coverage/<key>@<matcher>``): ``bullet_recall`` (covered / total, 0 to 1),
+``bullets_covered``, ``bullets_total``, ``bullet_score`` (mean bullet score, a continuous
+version of recall), ``bullets`` (per bullet: score, covered, best sentence) and ``matrix``
+(bullets x summary sentences). Direction: higher is better. An empty summary covers nothing.
+Thresholds are calibrated, not guessed: each config's threshold maximises balanced accuracy of
+"covered" against human content-unit presence labels on the fixed dev half (seed 0) of REALSumm
+(``harness meta-eval --task coverage``; figures in docs/meta-eval-coverage.md); the NLI matcher's
+0.5 is the model's own decision boundary (no NLI weights are reachable offline to calibrate).
+Known failure modes: those of the matcher (see each matcher's module); a bullet that packs two
+facts is covered by a summary stating one of them; recall ignores what the summary adds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.data.article import Article
+from harness.metrics.base import Metric
+from harness.metrics.coverage.matcher import BulletMatcher, Match
+from harness.text.sentences import split_sentences
+
+
+def bullet_scores(match: Match) -> tuple[np.ndarray, list[int | None]]:
+    """Each bullet's coverage score (max of best sentence and whole summary) and best sentence index."""
+    n_bullets, n_sentences = match.matrix.shape
+    if n_sentences == 0:
+        return np.zeros(n_bullets), [None] * n_bullets
+    best = match.matrix.argmax(axis=1)
+    return np.maximum(match.matrix.max(axis=1), match.whole), [int(j) for j in best]
+
+
+class BulletCoverage(Metric):
+    name = "coverage"
+
+    def __init__(self, matcher: BulletMatcher, threshold: float):
+        self.matcher, self.threshold = matcher, float(threshold)
+
+    def describe(self) -> dict:
+        return {**self.matcher.describe(), "threshold": self.threshold}
+
+    def score(self, summary: str, article: Article) -> dict:
+        return self.score_many([(summary, article)])[0]
+
+    def score_many(self, pairs):
+        items = [(list(article.bullets), split_sentences(summary), summary) for summary, article in pairs]
+        live = [i for i, (_, sentences, _) in enumerate(items) if sentences]
+        matches = dict(zip(live, self.matcher.match_many([items[i] for i in live]), strict=True))
+        out = []
+        for i, (bullets, sentences, _) in enumerate(items):
+            match = matches.get(i) or Match(np.zeros((len(bullets), 0)), np.zeros(len(bullets)))
+            out.append(self._row(bullets, sentences, match))
+        return out
+
+    def _row(self, bullets: list[str], sentences: list[str], match: Match) -> dict:
+        scores, best = bullet_scores(match)
+        covered = scores >= self.threshold
+        m = self.matcher.name
+        return {
+            f"bullet_recall@{m}": float(covered.mean()) if len(bullets) else 0.0,
+            f"bullets_covered@{m}": int(covered.sum()),
+            f"bullets_total@{m}": len(bullets),
+            f"bullet_score@{m}": float(scores.mean()) if len(bullets) else 0.0,
+            f"bullets@{m}": [{"bullet": bullet, "score": round(float(s), 4), "covered": bool(c),
+                              "sentence": None if j is None else sentences[j]}
+                             for bullet, s, c, j in zip(bullets, scores, covered, best, strict=True)],
+            f"matrix@{m}": np.round(match.matrix, 4).tolist(),
+        }

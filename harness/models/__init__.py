@@ -1,0 +1,1 @@
+"""Models that metrics use to judge text (sentence encoder, NLI), loaded once per process."""

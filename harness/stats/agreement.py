@@ -1,0 +1,85 @@
+"""How well a scorer agrees with human labels: ROC AUC, balanced accuracy, correlations, and
+bootstrap intervals of any of them with resampling over documents (clusters of rows).
+
+ROC AUC is the Mann-Whitney probability that a random positive outscores a random negative
+(ties count half). Intervals are percentile intervals with a fixed seed: deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+
+def roc_auc(scores, labels) -> float:
+    """P(score of a positive > score of a negative), ties half; NaN without both classes."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = stats.rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def balanced_accuracy(scores, labels, threshold: float) -> float:
+    """Mean of true-positive and true-negative rates when score >= threshold predicts positive."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
+    predicted = s >= threshold
+    rates = [float((predicted[y]).mean()) if y.any() else float("nan"),
+             float((~predicted[~y]).mean()) if (~y).any() else float("nan")]
+    return float(np.mean(rates))
+
+
+def best_threshold(scores, labels) -> float:
+    """The threshold with the highest balanced accuracy on (scores, labels): a midpoint between two
+    adjacent distinct scores, so that it generalises rather than sitting on a training value."""
+    s = np.unique(np.asarray(scores, dtype=float))
+    candidates = np.concatenate([[s[0] - 1e-9], (s[:-1] + s[1:]) / 2, [s[-1] + 1e-9]]) if s.size else np.array([0.5])
+    if candidates.size > 2000:
+        candidates = np.unique(np.quantile(candidates, np.linspace(0, 1, 2001)))
+    accuracies = [balanced_accuracy(scores, labels, t) for t in candidates]
+    return float(candidates[int(np.nanargmax(accuracies))])
+
+
+def pearson(x, y) -> float:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(stats.pearsonr(x, y).statistic) if x.std() > 0 and y.std() > 0 else float("nan")
+
+
+def spearman(x, y) -> float:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(stats.spearmanr(x, y).statistic) if x.std() > 0 and y.std() > 0 else float("nan")
+
+
+def kendall(x, y) -> float:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(stats.kendalltau(x, y).statistic) if x.std() > 0 and y.std() > 0 else float("nan")
+
+
+def bootstrap_clusters(clusters: Sequence, statistic: Callable[[list], float], *, n_resamples: int = 1000,
+                       confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(point, low, high): ``statistic`` of all clusters, and its percentile interval when whole
+    clusters (e.g. every summary of one article) are resampled with replacement."""
+    point = statistic(list(clusters))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    values = []
+    for _ in range(n_resamples):
+        picked = rng.integers(0, len(clusters), size=len(clusters))
+        value = statistic([clusters[i] for i in picked])
+        if np.isfinite(value):
+            values.append(value)
+    if not values:
+        return point, float("nan"), float("nan")
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(point), float(low), float(high)
+
+
+def dev_test_split(keys: Sequence[str], seed: int = 0) -> tuple[set, set]:
+    """A fixed split of distinct ``keys`` (article ids) into a dev half and a test half."""
+    distinct = sorted(set(keys))
+    order = np.random.Generator(np.random.PCG64(seed)).permutation(len(distinct))
+    half = len(distinct) // 2
+    return {distinct[i] for i in order[:half]}, {distinct[i] for i in order[half:]}
