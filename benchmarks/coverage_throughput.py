@@ -28,7 +28,8 @@ from harness.text.sentences import split_sentences  # noqa: E402
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else str(ROOT.parent / "shared" / "data" / "realsumm" / "realsumm_scu.jsonl")
+    default = ROOT.parent / "shared" / "data" / "realsumm" / "realsumm_scu.jsonl"
+    path = sys.argv[1] if len(sys.argv) > 1 else str(default)
     rows = read_realsumm(path)[:100]
     pairs = [(r.summary, Article(r.doc_id, "", ("(not used)",), r.units)) for r in rows]
     split_sentences("Warm up the sentence splitter.")
