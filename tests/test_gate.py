@@ -38,7 +38,9 @@ def test_same_config_passes(runs, capsys):
     assert code == 0 and "gate PASSED" in out
     report = json.loads((runs / "gate-same" / "gate.json").read_text())
     (comparison,) = report["comparisons"]
-    assert {m["metric"] for m in comparison["metrics"]} == {"rouge/rougeLsum_f", "rouge/rouge1_f"}
+    assert {m["metric"] for m in comparison["metrics"]} == {"rouge/rougeLsum_f", "rouge/rouge1_f",
+                                                          "coverage/bullet_recall@lexical",
+                                                          "consistency/support_mean@embedding"}
     assert all(m["difference"]["mean"] == 0 for m in comparison["metrics"])
     assert "## Quality gate: PASSED" in (runs / "gate-same" / "gate.md").read_text()
 

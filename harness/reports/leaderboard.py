@@ -13,7 +13,9 @@ from pathlib import Path
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
 
-DEFAULT_COLUMNS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f")
+DEFAULT_COLUMNS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeLsum_f", "bertscore/f",
+                   "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
+                   "coverage/bullet_recall@entailment", "consistency/support_mean@embedding")
 
 
 def collect_runs(sweep_dir: Path) -> list[dict]:
