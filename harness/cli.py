@@ -15,8 +15,11 @@ commands:
   gate --update-baseline --baseline FILE --candidate DIR
                          write DIR's per-article scores as the new baseline file
 
+  meta-eval --data FILE [--format F] [--metrics A,B] [--out DIR]
+                         how well consistency scorers agree with human labels
+                         (formats qags, summac, summeval; detected when not given)
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
-                         how well scorers agree with human labels (REALSumm format)
+                         the same for coverage matchers (REALSumm format)
 
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
@@ -106,24 +109,39 @@ def meta_eval(args: list[str]) -> int:
     from harness.io import write_json_atomic, write_text_atomic
 
     parser = argparse.ArgumentParser(prog="harness meta-eval", description="Agreement of scorers with human labels.")
-    parser.add_argument("--task", choices=["coverage"], required=True)
-    parser.add_argument("--data", required=True, help="annotated file (coverage: REALSumm format)")
-    parser.add_argument("--format", default="realsumm", choices=["realsumm"], help="the file's format")
-    parser.add_argument("--metrics", default="coverage_lexical,coverage_semantic",
-                        help="comma-separated conf/metrics names (default: %(default)s)")
+    parser.add_argument("--task", choices=["consistency", "coverage"], default="consistency")
+    parser.add_argument("--data", required=True, help="annotated file")
+    parser.add_argument("--format", choices=["qags", "summac", "summeval", "realsumm"],
+                        help="the file's format (consistency: detected from its fields when not given)")
+    parser.add_argument("--metrics", help="comma-separated conf/metrics names (default: every offline scorer "
+                                          "of the task)")
+    parser.add_argument("--limit", type=int, help="only the first N examples (a quick look; figures need all)")
     parser.add_argument("--seed", type=int, default=0, help="dev/test split and bootstrap seed")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md")
     options = parser.parse_args(args)
     try:
         from harness.config import load_metric
-        from harness.meta_eval import coverage
-        from harness.meta_eval.realsumm import read_realsumm
 
-        rows = read_realsumm(options.data)
-        results = [coverage.evaluate(name, load_metric(name), rows, seed=options.seed,
-                                     n_resamples=options.n_resamples) for name in options.metrics.split(",")]
-        text = coverage.render(results, options.data)
+        if options.task == "coverage":
+            from harness.meta_eval import coverage
+            from harness.meta_eval.realsumm import read_realsumm
+
+            rows = read_realsumm(options.data)[:options.limit]
+            names = (options.metrics or "coverage_lexical,coverage_semantic").split(",")
+            results = [coverage.evaluate(name, load_metric(name), rows, seed=options.seed,
+                                         n_resamples=options.n_resamples) for name in names]
+            text = coverage.render(results, options.data)
+        else:
+            from harness.meta_eval import consistency
+            from harness.meta_eval.consistency_data import read_consistency
+
+            fmt, examples = read_consistency(options.data, options.format)
+            examples = examples[:options.limit]
+            names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
+            results = consistency.run({name: load_metric(name) for name in names}, examples, seed=options.seed,
+                                      n_resamples=options.n_resamples)
+            text = consistency.render(results, options.data, fmt)
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from harness.data import load_articles
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "references" / "seed.jsonl"
 WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel prices police officers eight "
-         "killed mayor office fire troops summary article sent force last night city").split()
+         "killed mayor office fire troops summary article sent force last night city yes no").split()
 
 register_resolvers()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub

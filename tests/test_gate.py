@@ -40,7 +40,7 @@ def test_same_config_passes(runs, capsys):
     (comparison,) = report["comparisons"]
     assert {m["metric"] for m in comparison["metrics"]} == {"rouge/rougeLsum_f", "rouge/rouge1_f",
                                                           "coverage/bullet_recall@lexical",
-                                                          "consistency/support_mean@embedding"}
+                                                          "consistency/score@embedding"}
     assert all(m["difference"]["mean"] == 0 for m in comparison["metrics"])
     assert "## Quality gate: PASSED" in (runs / "gate-same" / "gate.md").read_text()
 

@@ -15,7 +15,7 @@ from harness.reports.markdown import escape_md, table
 
 DEFAULT_COLUMNS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeLsum_f", "bertscore/f",
                    "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
-                   "coverage/bullet_recall@entailment", "consistency/support_mean@embedding")
+                   "coverage/bullet_recall@entailment", "consistency/score@embedding", "consistency/score@entity")
 
 
 def collect_runs(sweep_dir: Path) -> list[dict]:

@@ -4,53 +4,43 @@ Metric card
 -----------
 Measures: for each summary sentence, the highest cosine similarity of its sentence embedding to
 any article sentence (the embedded all-MiniLM-L6-v2 by default), and that article sentence as
-evidence. Per summary (``consistency/<key>@embedding``): ``support_mean`` (mean over summary
-sentences) and ``support_min`` (the least supported sentence), ``unsupported`` (sentences below
-``threshold``), and ``sentences`` (per sentence: score, supported, evidence). Range -1 to 1 (0
-to 1 in practice); higher means every sentence has a close counterpart in the article.
+evidence. Summary score (``consistency/score@embedding``): the mean over summary sentences;
+``min@embedding`` the least supported one; see consistency/base.py for the other keys.
+Range -1 to 1 (0 to 1 in practice); higher means every sentence has a close counterpart.
 It is the cheap baseline the other consistency scorers must beat: it cannot see a changed
 number, a negation or swapped roles ("eight" vs "nine" officers barely moves the embedding), and
-it rewards copying. An empty summary scores 0 with no sentences.
-Threshold: 0.5 until calibrated on annotated data (``harness meta-eval``, consistency issue).
+it rewards copying. Threshold for "supported": tuned on the dev halves of the annotated sets
+(docs/meta-eval-consistency.md).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.consistency.base import SentenceConsistency
 from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 from harness.text.sentences import split_sentences
 
 
-class EmbeddingSupport(Metric):
-    name = "consistency"
+class EmbeddingSupport(SentenceConsistency):
+    key = "embedding"
 
     def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5):
+        super().__init__(threshold)
         self.encoder = SentenceEncoder(model, setting="metrics.consistency_embedding.model")
-        self.threshold = float(threshold)
 
     def describe(self) -> dict:
-        return {**self.encoder.describe(), "threshold": self.threshold}
+        return {**super().describe(), **self.encoder.describe()}
 
-    def sentence_support(self, sentences: list[str], article_sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per summary sentence: the best cosine to an article sentence, and that sentence's index."""
-        if not sentences or not article_sentences:
-            return np.zeros(len(sentences)), np.zeros(len(sentences), dtype=int)
-        similarity = self.encoder.encode(sentences) @ self.encoder.encode(article_sentences).T
-        return similarity.max(axis=1), similarity.argmax(axis=1)
-
-    def score(self, summary: str, article: Article) -> dict:
-        sentences = split_sentences(summary)
-        article_sentences = split_sentences(article.body)
-        best, where = self.sentence_support(sentences, article_sentences)
-        return {
-            "support_mean@embedding": float(best.mean()) if sentences else 0.0,
-            "support_min@embedding": float(best.min()) if sentences else 0.0,
-            "unsupported@embedding": int((best < self.threshold).sum()),
-            "sentences@embedding": [
-                {"sentence": s, "score": round(float(b), 4), "supported": bool(b >= self.threshold),
-                 "evidence": article_sentences[int(j)] if article_sentences else None}
-                for s, b, j in zip(sentences, best, where, strict=True)],
-        }
+    def judge(self, items):
+        # Encode every new text in one call, so the model runs in full batches.
+        article_sentences = {text: split_sentences(text) for _, text in items}
+        self.encoder.encode([s for sentences, _ in items for s in sentences]
+                            + [s for ss in article_sentences.values() for s in ss])
+        out = []
+        for sentences, text in items:
+            evidence = article_sentences[text]
+            if not evidence:
+                out.append([{"score": 0.0, "evidence": None} for _ in sentences])
+                continue
+            similarity = self.encoder.encode(sentences) @ self.encoder.encode(evidence).T
+            out.append([{"score": float(row.max()), "evidence": evidence[int(row.argmax())]} for row in similarity])
+        return out

@@ -1,0 +1,95 @@
+"""Named entities, numbers, quantities and dates of a text, with the embedded spaCy NER
+(en_core_web_sm), each normalised for matching: names lower-cased without possessives or a
+leading "the"; numbers as values with their qualifier; dates as (year, month, day) readings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from harness.text.numbers import _NUMERIC_DATE, parse_dates, parse_number, split_qualifier
+from harness.text.sentences import SPACY_MODEL
+
+NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+DATE_LABELS = {"DATE", "TIME"}
+SKIPPED_LABELS = {"ORDINAL"}  # "first", "second": rarely a fact of their own, often wrong NER
+_POSSESSIVE = re.compile(r"['’]s?\b")
+_NON_WORD = re.compile(r"[^\w\s]")
+
+
+@dataclass(frozen=True)
+class Mention:
+    text: str
+    label: str
+    kind: str  # "name" | "number" | "date"
+    start: int  # character offsets in the text
+    end: int
+    value: float | None = None
+    qualifier: str | None = None
+    dates: frozenset = field(default_factory=frozenset)
+
+    @property
+    def normal(self) -> str:
+        return normalise_name(self.text)
+
+
+def normalise_name(text: str) -> str:
+    """Lower case, no possessive 's, no punctuation, no leading "the", single spaces."""
+    text = _NON_WORD.sub(" ", _POSSESSIVE.sub("", text.lower()))
+    text = " ".join(text.split())
+    return text[4:] if text.startswith("the ") else text
+
+
+@lru_cache(maxsize=1)
+def _pipeline():
+    import spacy
+
+    return spacy.load(SPACY_MODEL, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
+
+
+@lru_cache(maxsize=4096)
+def mentions(text: str) -> tuple[Mention, ...]:
+    """The entity, number and date mentions of ``text``, in order (cached per text)."""
+    doc = _pipeline()(text)
+    out = []
+    for ent in doc.ents:
+        if ent.label_ in SKIPPED_LABELS:
+            continue
+        if ent.label_ in DATE_LABELS:
+            out.append(Mention(ent.text, ent.label_, "date", ent.start_char, ent.end_char,
+                               dates=frozenset(parse_dates(ent.text))))
+        elif ent.label_ in NUMBER_LABELS:
+            qualifier, rest = split_qualifier(ent.text)
+            value = parse_number(rest)
+            if value is not None:
+                out.append(Mention(ent.text, ent.label_, "number", ent.start_char, ent.end_char, value, qualifier))
+        elif normalise_name(ent.text):
+            out.append(Mention(ent.text, ent.label_, "name", ent.start_char, ent.end_char))
+    taken = [(m.start, m.end) for m in out]
+    for match in _NUMERIC_DATE.finditer(text):  # "05/01/2022": the small NER model misses these
+        if not any(s <= match.start() < e for s, e in taken):
+            out.append(Mention(match.group(), "DATE", "date", match.start(), match.end(),
+                               dates=frozenset(parse_dates(match.group()))))
+    return tuple(sorted(out, key=lambda m: m.start))
+
+
+@lru_cache(maxsize=256)
+def article_index(text: str) -> dict:
+    """What summary mentions are matched against: the article's normalised text, its number
+    values (each with the qualifiers it appears with) and its date readings."""
+    numbers: dict[float, set] = {}
+    spans = []
+    for m in mentions(text):
+        if m.kind == "number":
+            numbers.setdefault(m.value, set()).add(m.qualifier)
+            spans.append((m.start, m.end))
+    for token in _pipeline().tokenizer(text):  # numbers the NER did not tag ("killed 8")
+        if token.like_num and not any(s <= token.idx < e for s, e in spans):
+            value = parse_number(token.text)
+            if value is not None:
+                numbers.setdefault(value, set()).add(None)
+    dates = set(parse_dates(text))
+    for m in mentions(text):
+        dates |= m.dates
+    return {"normal": f" {normalise_name(text)} ", "numbers": numbers, "dates": dates}
