@@ -110,6 +110,24 @@ def test_empty_summary_is_kept_and_counted(tmp_path, cache_dir, monkeypatch):
     assert "(empty summary)" in (tmp_path / "run" / "report.md").read_text()
 
 
+def test_report_names_what_the_article_does_not_support_and_escapes_it(tmp_path, cache_dir, monkeypatch):
+    from harness.systems.base import Generation
+    from harness.systems.extractive import ReferenceBullets
+
+    text = ("Kazakh officials claim nine police officers were shot to death.\n"
+            "Thousands of protesters also marched in Paris.\n"
+            "<script>alert(1)</script> [read more](http://evil.example)")
+    monkeypatch.setattr(ReferenceBullets, "summarize", lambda self, a, p, d: Generation(text=text))
+    results = run(config("system=bullets"), tmp_path / "run")
+    assert results["metrics"]["consistency/score@entity"] < 1
+    assert results["metrics"]["consistency/contradicted@bullets"] == 1
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "“nine” not in the article" in report and "“Paris” not in the article" in report
+    assert "Contradicts a bullet: “Kazakh officials claim nine police officers" in report
+    assert "number: summary says nine; the bullet says eight" in report
+    assert "<script>" not in report and "&lt;script&gt;" in report and "](http" not in report
+
+
 def test_unknown_target_is_a_config_error_naming_the_key(tmp_path, cache_dir):
     with pytest.raises(ConfigError, match="config 'system'.*harness.systems.nope"):
         run(config("system._target_=harness.systems.nope.Missing"), tmp_path / "run")

@@ -8,6 +8,7 @@ HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge
                     "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
                     "coverage/bullet_recall@entailment", "bertscore/f")
 COVERAGE_PREFIX = "coverage/bullets@"
+SENTENCES_PREFIX = "consistency/sentences@"
 
 
 def _fmt(value) -> str:
@@ -46,6 +47,7 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
             lines += ["", f"Truncated: {row['article_tokens_cut']} of {row['article_tokens']} article tokens "
                           "cut from the end to fit the model's input."]
         lines += bullet_coverage_table(score_by_id.get(article.id, {}))
+        lines += consistency_table(score_by_id.get(article.id, {}))
         shown = [m for m in HEADLINE_METRICS if m in score_by_id.get(article.id, {})]
         if shown:
             lines += ["", table([escape_md(m) for m in shown], [[_fmt(score_by_id[article.id][m]) for m in shown]])]
@@ -68,3 +70,36 @@ def bullet_coverage_table(scores: dict) -> list[str]:
     totals = [f"{sum(b['covered'] for b in found)}/{len(found)}" for found in per_matcher]
     return ["", f"**Bullet coverage** ({', '.join(f'{m}: {t}' for m, t in zip(matchers, totals, strict=True))})",
             "", table(["#", "bullet", *matchers, "covered by summary sentence"], rows)]
+
+
+def _problems(sentence: dict) -> list[str]:
+    out = []
+    for entity in sentence.get("entities", []):
+        if entity["status"] == "unmatched":
+            out.append(f"“{escape_md(entity['text'])}” not in the article")
+        elif entity["status"] == "qualifier_mismatch":
+            out.append(f"“{escape_md(entity['text'])}”: {escape_md(entity['detail'])}")
+    return out
+
+
+def consistency_table(scores: dict) -> list[str]:
+    """Editors' view of one summary's factual consistency: each summary sentence with ✓/✗ (and
+    score) by every consistency scorer in the run, the names and numbers the article does not
+    contain, and contradictions of the bullets."""
+    scorers = [k[len(SENTENCES_PREFIX):] for k in scores if k.startswith(SENTENCES_PREFIX)]
+    lines = []
+    if scorers and scores[SENTENCES_PREFIX + scorers[0]]:
+        per_scorer = [scores[SENTENCES_PREFIX + k] for k in scorers]
+        rows = []
+        for i, sentence in enumerate(per_scorer[0]):
+            marks = [f"{'✓' if judged[i]['supported'] else '✗'} {judged[i]['score']:.2f}" for judged in per_scorer]
+            problems = [p for judged in per_scorer for p in _problems(judged[i])]
+            rows.append([str(i + 1), escape_md(sentence["sentence"]), *marks, "; ".join(problems) or "—"])
+        unsupported = [f"{k}: {sum(not s['supported'] for s in judged)}" for k, judged in zip(scorers, per_scorer,
+                                                                                               strict=True)]
+        lines += ["", f"**Factual consistency against the article** (unsupported sentences: {', '.join(unsupported)})",
+                  "", table(["#", "summary sentence", *scorers, "not supported by the article"], rows)]
+    for found in scores.get("consistency/contradictions@bullets", []):
+        lines += ["", f"Contradicts a bullet: “{escape_md(found['sentence'])}” vs “{escape_md(found['bullet'])}” "
+                      f"({escape_md(found['reason'])})"]
+    return lines
