@@ -15,6 +15,10 @@ commands:
   gate --update-baseline --baseline FILE --candidate DIR
                          write DIR's per-article scores as the new baseline file
 
+  compare DIR [DIR ...] [--sort-by M] [--metric M ...] [--reference RUN] [--format F]
+          [--marks FILE] [--out DIR]
+                         leaderboard over runs and sweeps with 95% CIs and paired
+                         differences to a reference run; report.html for editors
   meta-eval --data FILE [--format F] [--metrics A,B] [--out DIR]
                          how well consistency scorers agree with human labels
                          (formats qags, summac, summeval; detected when not given)
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return gate(rest)
     if command == "meta-eval":
         return meta_eval(rest)
+    if command == "compare":
+        return compare(rest)
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -99,6 +105,47 @@ def gate(args: list[str]) -> int:
     write_gate_outputs(report, out)
     print(f"written: {out / 'gate.json'}, {out / 'gate.md'}")
     return 0 if report["passed"] else 1
+
+
+def compare(args: list[str]) -> int:
+    import argparse
+    import json
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.reports import compare as cmp
+
+    parser = argparse.ArgumentParser(prog="harness compare", description="Compare runs with bootstrap CIs.")
+    parser.add_argument("paths", nargs="+", help="run or sweep directories")
+    parser.add_argument("--sort-by", default="rouge/rougeLsum_f")
+    parser.add_argument("--metric", action="append", help="a metric to show (repeatable; default: headline metrics)")
+    parser.add_argument("--reference", help="run name the differences are to (default: the top run)")
+    parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    parser.add_argument("--marks", help="editors' marks exported from report.html: report agreement with them")
+    parser.add_argument("--out", help="write compare.{md,csv,json} and report.html here")
+    parser.add_argument("--n-resamples", type=int, default=10_000)
+    options = parser.parse_args(args)
+    try:
+        runs = cmp.load_runs(options.paths)
+        board = cmp.compare(runs, options.metric, options.sort_by, options.reference,
+                            n_resamples=options.n_resamples)
+        agreement = None
+        if options.marks:
+            marks = json.loads(Path(options.marks).read_text(encoding="utf-8"))
+            agreement = cmp.agreement_with_marks(runs, marks.get("marks", marks), board["metrics"])
+            board["agreement_with_marks"] = agreement
+    except (HarnessError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rendered = {"table": lambda: cmp.render_terminal(board, agreement),
+                "markdown": lambda: cmp.render_markdown(board, agreement),
+                "csv": lambda: cmp.render_csv(board), "json": lambda: json.dumps(board, indent=2) + "\n"}
+    print(rendered[options.format](), end="")
+    if options.out:
+        out = Path(options.out)
+        cmp.write_comparison(out, runs=runs, board=board, agreement=agreement)
+        print(f"written: {out / 'compare.md'}, compare.csv, compare.json, report.html")
+    return 0
 
 
 def meta_eval(args: list[str]) -> int:

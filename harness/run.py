@@ -22,6 +22,7 @@ from tqdm import tqdm
 from harness.errors import ConfigError, HarnessError, RunDirError
 from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
 from harness.provenance import git_state, machine, package_versions, text_sha256
+from harness.reports.html import write_run_html
 from harness.reports.run_report import render_run_report
 from harness.stats.bootstrap import bootstrap_mean
 from harness.systems.generation_cache import GenerationCache, cache_key
@@ -62,6 +63,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     identity = system.identity(prompt, decoding)
     summaries, counts = generate(system, identity, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
                                  progress=cfg.progress)
+    write_jsonl_atomic(output_dir / "references.jsonl", [{"id": a.id, "title": a.title, "bullets": list(a.bullets)}
+                                                         for a in articles])
     write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
     t_generated = time.perf_counter()
 
@@ -104,6 +107,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     }
     results["metrics"] = {name: stats["mean"] for name, stats in results["metric_stats"].items()}
     write_text_atomic(output_dir / "report.md", render_run_report(results, summaries, scores, articles))
+    write_run_html(results, scores, output_dir)
     results["provenance"]["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
     write_json_atomic(output_dir / "results.json", results)

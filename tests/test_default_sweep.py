@@ -58,3 +58,23 @@ def test_default_sweep_passes_the_gate_against_the_committed_baseline(default_sw
     assert code == 0
     report = json.loads((tmp_path / "gate.json").read_text())
     assert len(report["comparisons"]) == 4 and report["passed"]
+
+
+@pytest.mark.browser
+def test_default_sweep_report_html_ranks_the_seed_summaries(default_sweeps):
+    from .browser import browser_page
+
+    with browser_page() as page:
+        page.goto((default_sweeps[0] / "report.html").as_uri())
+        assert page.locator("article.item h2").inner_text().startswith("Vladimir Putin deploys troops")
+        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
+        assert ranked == ["reference-bullets", "lead-3", "smollm2-135m-instruct | bullets | beam4",
+                          "smollm2-135m-instruct | bullets | greedy"]
+        page.select_option("#sort-by", "coverage/bullet_recall@semantic")
+        assert page.locator("div.summary").first.get_attribute("data-run") == "reference-bullets"
+        page.locator('div.summary[data-run="smollm2-135m-instruct | bullets | greedy"] button.mark-reject').click()
+        page.click("#export")
+        (mark,) = json.loads(page.locator("#marks-json").input_value())["marks"]
+        assert mark["run"] == "smollm2-135m-instruct | bullets | greedy" and mark["mark"] == "reject"
+        assert page.errors == []
+    assert (default_sweeps[0] / "compare.md").exists() and (default_sweeps[0] / "compare.json").exists()

@@ -1,0 +1,179 @@
+"""``report.html``: the page editors read. One self-contained file (no CDN, works offline).
+
+Per article: its bullets, then the summaries of every run ranked by a chosen metric; per summary,
+which bullets it covers (✓/✗ by each coverage matcher) and which sentences the article does not
+support (highlighted, with the names and numbers it lacks). Filters by run, sorting by any
+metric, and marks (accept / reject / note) that editors export as JSON for
+``harness compare --marks``. Bar charts of the headline metrics with their 95% CIs (matplotlib).
+
+Safety: every text from a model or a reference reaches the page as JSON data inside a
+``<script type="application/json">`` element (``<``, ``>``, ``&`` escaped) and is put on the page
+with ``textContent`` only, never parsed as HTML; a Content-Security-Policy allows no script but
+the page's own (by hash) and no network access at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+from pathlib import Path
+
+from harness.io import read_jsonl, write_text_atomic
+
+COVERAGE = "coverage/bullets@"
+SENTENCES = "consistency/sentences@"
+PLOTTED = ("rouge/rougeLsum_f", "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
+           "consistency/score@embedding")
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _problems(judged: dict) -> list[str]:
+    out = []
+    for entity in judged.get("entities", []):
+        if entity["status"] == "unmatched":
+            out.append(f"“{entity['text']}” is not in the article")
+        elif entity["status"] == "qualifier_mismatch":
+            out.append(f"“{entity['text']}”: {entity['detail']}")
+    return out
+
+
+def _summary_view(text: str, scores: dict) -> dict:
+    scorers = [k[len(SENTENCES):] for k in scores if k.startswith(SENTENCES)]
+    sentences = []
+    if scorers:
+        for i, first in enumerate(scores[SENTENCES + scorers[0]]):
+            verdicts = [{"scorer": k, "score": scores[SENTENCES + k][i]["score"],
+                         "supported": scores[SENTENCES + k][i]["supported"]} for k in scorers]
+            problems = [p for k in scorers for p in _problems(scores[SENTENCES + k][i])]
+            sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems})
+    coverage = {k[len(COVERAGE):]: v for k, v in scores.items() if k.startswith(COVERAGE)}
+    return {"text": text, "scores": {k: v for k, v in scores.items() if _scalar(v)}, "sentences": sentences,
+            "coverage": coverage, "contradictions": scores.get("consistency/contradictions@bullets", [])}
+
+
+def report_data(runs: list[dict], board: dict) -> dict:
+    """Everything the page shows, as plain JSON-able data."""
+    articles: dict[str, dict] = {}
+    for run in runs:
+        directory = Path(run["dirs"][0])
+        references = directory / "references.jsonl"
+        for ref in read_jsonl(references) if references.exists() else []:
+            articles.setdefault(ref["id"], {"id": ref["id"], "title": ref.get("title") or ref["id"],
+                                            "bullets": ref["bullets"], "summaries": []})
+        for row in read_jsonl(directory / "summaries.jsonl"):
+            scores = run["scores"].get(row["article_id"], {})
+            article = articles.setdefault(row["article_id"], {
+                "id": row["article_id"], "title": row["article_id"],
+                "bullets": [b["bullet"] for b in next((v for k, v in scores.items() if k.startswith(COVERAGE)), [])],
+                "summaries": []})
+            article["summaries"].append({"run": run["name"], **_summary_view(row["text"], scores)})
+    metrics = sorted({m for a in articles.values() for s in a["summaries"] for m in s["scores"]})
+    return {"sort_by": board["sort_by"], "metrics": metrics, "runs": [r["name"] for r in board["rows"]],
+            "board": board, "articles": list(articles.values())}
+
+
+def bar_chart_svg(board: dict) -> str | None:
+    """Horizontal bars with 95% CI whiskers, one panel per plotted metric, as an SVG string."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [m for m in PLOTTED if any(m in r["metrics"] for r in board["rows"])]
+    if not shown:
+        return None
+    names = [r["name"] for r in board["rows"]][::-1]
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown) + 2.5, 0.45 * len(names) + 1.2),
+                             sharey=True, squeeze=False)
+    for ax, metric in zip(axes[0], shown, strict=True):
+        stats = [next(r for r in board["rows"] if r["name"] == n)["metrics"].get(metric) for n in names]
+        means = [s["mean"] if s else 0.0 for s in stats]
+        low = [s["mean"] - s["ci95"][0] if s else 0.0 for s in stats]
+        high = [s["ci95"][1] - s["mean"] if s else 0.0 for s in stats]
+        ax.barh(range(len(names)), means, xerr=[low, high], color="#4c78a8", ecolor="#333", capsize=3)
+        ax.set_title(metric, fontsize=9)
+        ax.set_xlim(min(0.0, min(means) - 0.05), max(1.0, max(m + h for m, h in zip(means, high, strict=True))))
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_yticks(range(len(names)), names)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _json_for_script(data) -> str:
+    """JSON that cannot end its <script> element or open a comment: <, >, & and line separators escaped."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
+                          ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def render_html(data: dict, chart_svg: str | None, title: str) -> str:
+    script = (Path(__file__).parent / "report.js").read_text(encoding="utf-8")
+    style = (Path(__file__).parent / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+           "connect-src 'none'; form-action 'none'; base-uri 'none'")
+    chart = ""
+    if chart_svg:
+        encoded = base64.b64encode(chart_svg.encode("utf-8")).decode()
+        chart = (f'<figure id="chart"><img alt="mean of each headline metric per run, with 95% CI" '
+                 f'src="data:image/svg+xml;base64,{encoded}"></figure>')
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{style}</style>
+</head>
+<body>
+<header>
+<h1>{html.escape(title)}</h1>
+<div id="controls">
+<label>Rank summaries by <select id="sort-by"></select></label>
+<span id="run-filters"></span>
+<button id="export" type="button">Export marks</button>
+</div>
+</header>
+{chart}
+<main id="articles"></main>
+<section id="export-panel" hidden>
+<h2>Exported marks</h2>
+<p>Saved as a download; also here to copy. Read back with <code>harness compare RUN_DIRS --marks FILE</code>.</p>
+<textarea id="marks-json" rows="10" readonly></textarea>
+</section>
+<script id="report-data" type="application/json">{_json_for_script(data)}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+def write_run_html(results: dict, scores: list[dict], directory: Path, sort_by: str = "rouge/rougeLsum_f") -> None:
+    """report.html of one run, from its results and scores in memory (written before results.json,
+    so a finished run always has its page)."""
+    from harness.reports.compare import compare
+
+    run = {"name": results["run"]["name"], "dirs": [str(directory)], "results": results,
+           "scores": {row["article_id"]: row["scores"] for row in scores}}
+    metrics = sorted({m for s in run["scores"].values() for m, v in s.items() if _scalar(v)})
+    if metrics:
+        board = compare([run], sort_by=sort_by if sort_by in metrics else metrics[0], n_resamples=2000)
+        write_html_report([run], board, Path(directory) / "report.html")
+
+
+def write_html_report(runs: list[dict], board: dict, path: Path, title: str | None = None) -> None:
+    data = report_data(runs, board)
+    name = title or ("Run report: " + runs[0]["name"] if len(runs) == 1 else f"Comparison of {len(runs)} runs")
+    write_text_atomic(Path(path), render_html(data, bar_chart_svg(board), name))

@@ -1,0 +1,89 @@
+"""harness compare: CIs, paired differences to a reference, formats, determinism, schema checks, marks."""
+
+import json
+
+import pytest
+
+from harness.reports.compare import CompareError, agreement_with_marks, compare, load_runs
+from harness.run import run
+
+from .test_cli import harness
+from .test_run import config
+
+
+@pytest.fixture(scope="module")
+def four_articles(tmp_path_factory, seed_article):
+    """Four articles made from the seed's paragraphs, rotated, with its bullets."""
+    path = tmp_path_factory.mktemp("data") / "four.jsonl"
+    paragraphs = list(seed_article.paragraphs)
+    rows = [{"id": f"a{i}", "title": f"Article {i}", "paragraphs": paragraphs[i * 2:] + paragraphs[:i * 2],
+             "bullets": list(seed_article.bullets)} for i in range(4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory, four_articles):
+    root = tmp_path_factory.mktemp("compare-runs")
+    cache = root / "cache"
+    for name, overrides in {"lead3": ["system=lead3"], "lead1": ["system=lead3", "system.k=1"],
+                            "bullets": ["system=bullets"]}.items():
+        run(config(*overrides, f"data.path={four_articles}", f"cache_dir={cache}",
+                   "metrics=[rouge,coverage_lexical]"), root / name)
+    return root
+
+
+def test_leaderboard_has_cis_and_paired_differences(runs_dir):
+    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1", runs_dir / "bullets"])
+    board = compare(runs, ["rouge/rougeLsum_f"], reference="lead-3", n_resamples=2000)
+    assert [r["name"] for r in board["rows"]] == ["reference-bullets", "lead-3", "lead-1"]
+    lead1 = board["rows"][2]["metrics"]["rouge/rougeLsum_f"]
+    assert lead1["n"] == 4 and lead1["ci95"][0] <= lead1["mean"] <= lead1["ci95"][1]
+    diff = lead1["difference"]
+    per_article = {}
+    for name in ("lead-1", "lead-3"):
+        run_ = next(r for r in runs if r["name"] == name)
+        per_article[name] = [run_["scores"][a]["rouge/rougeLsum_f"] for a in sorted(run_["scores"])]
+    expected = sum(x - y for x, y in zip(per_article["lead-1"], per_article["lead-3"], strict=True)) / 4
+    assert diff["mean"] == pytest.approx(expected) and diff["n"] == 4
+    assert diff["ci95"][0] <= expected <= diff["ci95"][1]
+    assert diff["significant"] == (diff["ci95"][1] < 0 or diff["ci95"][0] > 0)
+    assert "difference" not in board["rows"][1]["metrics"]["rouge/rougeLsum_f"]  # the reference itself
+
+
+def test_compare_prints_identical_cis_twice_and_writes_every_format(runs_dir, tmp_path):
+    args = ("compare", str(runs_dir / "lead3"), str(runs_dir / "lead1"), "--reference", "lead-3")
+    first, second = harness(*args, cache_dir=tmp_path), harness(*args, cache_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and "[" in first.stdout
+    done = harness(*args, "--format", "csv", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
+    assert done.stdout.startswith("rank,run,metric,mean,ci95_low,ci95_high")
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"compare.md", "compare.csv", "compare.json",
+                                                              "report.html"}
+    board = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert board["reference"] == "lead-3" and board["schema_version"] == "1.0"
+
+
+def test_schema_mismatch_is_refused_with_both_versions(runs_dir, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(runs_dir / "lead1", old)
+    results = json.loads((old / "results.json").read_text())
+    results["schema_version"] = "0.9"
+    (old / "results.json").write_text(json.dumps(results))
+    with pytest.raises(CompareError, match="'0.9' differs from this harness's '1.0'"):
+        load_runs([old])
+    done = harness("compare", str(old), cache_dir=tmp_path)
+    assert done.returncode == 2 and "schema version" in done.stderr
+
+
+def test_editor_marks_agreement(runs_dir):
+    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1"])
+    # Editors accept every lead-3 summary and reject every lead-1 one: ROUGE agrees wherever lead-3 scores higher.
+    marks = [{"run": name, "article_id": f"a{i}", "mark": "accept" if name == "lead-3" else "reject"}
+             for name in ("lead-3", "lead-1") for i in range(4)]
+    agreement = agreement_with_marks(runs, marks + [{"run": "nope", "article_id": "a0", "mark": "accept"}],
+                                     ["rouge/rougeLsum_f"])
+    assert agreement["rouge/rougeLsum_f"]["n"] == 8
+    assert agreement["rouge/rougeLsum_f"]["spearman"] > 0.5
