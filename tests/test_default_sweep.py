@@ -78,3 +78,20 @@ def test_default_sweep_report_html_ranks_the_seed_summaries(default_sweeps):
         assert mark["run"] == "smollm2-135m-instruct | bullets | greedy" and mark["mark"] == "reject"
         assert page.errors == []
     assert (default_sweeps[0] / "compare.md").exists() and (default_sweeps[0] / "compare.json").exists()
+
+
+def test_dequantized_copy_loads_the_same_model(default_sweeps, tmp_path):
+    """The first sweep saved SmolLM2's dequantized weights; a run loading that copy (fresh
+    generation cache) writes the same greedy summary as the GGUF load did."""
+    cache = default_sweeps[0].parent / "cache"
+    (copy,) = (cache / "dequantized").iterdir()
+    assert (copy / "model.safetensors").is_file() and (copy / "config.json").is_file()
+    done = harness("run", "decoding=greedy", f"hydra.run.dir={tmp_path / 'run'}", "metrics=[rouge]",
+                   f"system.dequantized_cache={cache / 'dequantized'}", cache_dir=tmp_path / "fresh", timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ours = json.loads((tmp_path / "run" / "summaries.jsonl").read_text().splitlines()[0])
+    first = next(json.loads(line) for d in default_sweeps[0].iterdir() if (d / "summaries.jsonl").exists()
+                 for line in (d / "summaries.jsonl").read_text().splitlines()
+                 if json.loads(line)["system"] == "smollm2-135m-instruct" and json.loads(line)["decoding"] == "greedy")
+    assert not ours["cached"]  # generated here, from the dequantized copy
+    assert ours["text"] == first["text"]

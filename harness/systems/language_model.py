@@ -27,12 +27,13 @@ class _TransformersLM(System):
 
     def __init__(self, model: str, name: str | None = None, gguf_file: str | None = None,
                  revision: str | None = None, max_input_tokens: int | None = None, dtype: str = "float32",
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False, dequantized_cache: str | None = None):
         self.source = resolve_model(model, gguf_file, revision)
         self.name = name or (Path(gguf_file).stem if gguf_file else model.rstrip("/").split("/")[-1])
         self.max_input_tokens = max_input_tokens
         self.dtype = dtype
         self.trust_remote_code = trust_remote_code
+        self.dequantized_cache = dequantized_cache  # where GGUF weights are kept dequantized (load speed only)
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
         return {"kind": self.kind, **self.source.fingerprint(), "dtype": self.dtype,
@@ -44,7 +45,8 @@ class _TransformersLM(System):
         import transformers
 
         auto_class = getattr(transformers, self.auto_class_name)
-        return load_model(auto_class, self.source, dtype=self.dtype, trust_remote_code=self.trust_remote_code)
+        return load_model(auto_class, self.source, dtype=self.dtype, trust_remote_code=self.trust_remote_code,
+                          dequantized_cache=self.dequantized_cache)
 
     def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
         import torch
