@@ -87,6 +87,10 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
             "seed": cfg.seed,
             "identity_sha256": text_sha256(json.dumps(identity, sort_keys=True)),
             "data_sha256": text_sha256(json.dumps(sorted(a.content_hash for a in articles))),
+            # The evaluation set before sharding: shards of one set share it, and are merged.
+            "shard": [cfg.data.get("shard", 0), cfg.data.get("num_shards", 1)],
+            "data_source_sha256": text_sha256(json.dumps({k: v for k, v in resolved["data"].items()
+                                                          if k != "shard"}, sort_keys=True, default=str)),
         },
         "metrics": {},
         "metric_stats": aggregate(scores, seed=cfg.seed),
@@ -134,11 +138,9 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
     bar = tqdm(articles, desc=f"generate {system.name}", unit="article", disable=not progress)
     for article in bar:
         key = cache_key(identity, article)
-        generation = cache.get(key)
-        cached = generation is not None
+        generation, cached = cached_or_generated(
+            cache, key, lambda a=article: system.summarize(a, prompt, decoding).to_dict(), identity, article.id)
         if not cached:
-            generation = system.summarize(article, prompt, decoding).to_dict()
-            cache.put(key, generation, identity, article.id)
             counts["generated"] += 1
             counts["output_tokens"] += generation["output_tokens"] or 0
             counts["seconds"] += generation["seconds"]
@@ -161,6 +163,21 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
     counts["seconds"] = round(counts["seconds"], 3)
     counts["tokens_per_s"] = round(counts["output_tokens"] / counts["seconds"], 2) if counts["seconds"] else None
     return rows, counts
+
+
+def cached_or_generated(cache: GenerationCache, key: str, make, identity: dict, article_id: str) -> tuple[dict, bool]:
+    """(generation, whether it came from the cache). Generating holds the key's lock and looks
+    again first, so workers sharing the cache never make the same summary twice."""
+    generation = cache.get(key)
+    if generation is not None:
+        return generation, True
+    with cache.lock(key):
+        generation = cache.get(key)
+        if generation is not None:
+            return generation, True
+        generation = make()
+        cache.put(key, generation, identity, article_id)
+        return generation, False
 
 
 def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | None = None, *,

@@ -20,10 +20,18 @@ SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".parquet")
 
 
 def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config: str | None = None,
-                  limit: int | None = None) -> list[Article]:
-    """All articles at ``path`` (file, directory or hub id), checked, ids unique, first ``limit``."""
-    if limit is not None and limit < 1:
-        raise DataError(f"data.limit must be a positive integer, got {limit}", field="limit")
+                  limit: int | None = None, sample: int | None = None, sample_seed: int = 0,
+                  shard: int = 0, num_shards: int = 1) -> list[Article]:
+    """The articles at ``path`` (file, directory or hub id), checked, ids unique; then the first
+    ``limit``; then a random ``sample`` of them (seeded by ``sample_seed``, kept in file order);
+    then shard ``shard`` of ``num_shards`` (every ``num_shards``-th article from the ``shard``-th),
+    so that N workers split one evaluation set between them."""
+    for name, value in (("limit", limit), ("sample", sample)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise DataError(f"data.{name} must be a positive integer, got {value}", field=name)
+    if not isinstance(num_shards, int) or num_shards < 1 or not isinstance(shard, int) or not 0 <= shard < num_shards:
+        raise DataError(f"data.shard must be in 0..data.num_shards-1, got shard={shard}, num_shards={num_shards}",
+                        field="shard")
     local = Path(path).expanduser()
     if local.is_dir():
         files = sorted(p for p in local.iterdir() if p.suffix in SUFFIXES)
@@ -45,7 +53,13 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
             raise DataError(f"duplicate article id (also in {seen[article.id]})", file=where,
                             record=article.id, field="id")
         seen[article.id] = where
-    return articles[:limit] if limit else articles
+    articles = articles[:limit] if limit else articles
+    if sample and sample < len(articles):
+        import random
+
+        keep = set(random.Random(sample_seed).sample(range(len(articles)), sample))
+        articles = [a for i, a in enumerate(articles) if i in keep]
+    return articles[shard::num_shards]
 
 
 def _looks_like_hub_id(path: str) -> bool:

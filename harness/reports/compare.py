@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.io import read_jsonl
+from harness.reports.leaderboard import group_key
 from harness.reports.markdown import escape_md, table
 from harness.run import SCHEMA_VERSION
 from harness.stats.agreement import spearman
@@ -56,11 +57,12 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
                                    f"{SCHEMA_VERSION!r}; runs compare only within one schema version (rerun it)")
             if results.get("status") != "completed":
                 continue
-            key = (results["run"]["identity_sha256"], results["run"]["data_sha256"])
-            if key in seen:
-                seen[key]["dirs"].append(str(directory))
-                continue
+            key = group_key(results["run"])
             scores = {row["article_id"]: row["scores"] for row in read_jsonl(directory / "scores.jsonl")}
+            if key in seen:  # the same run again, or another shard of its evaluation set
+                seen[key]["dirs"].append(str(directory))
+                seen[key]["scores"].update(scores)
+                continue
             entry = {"name": results["run"]["name"], "dirs": [str(directory)], "results": results, "scores": scores}
             seen[key] = entry
             runs.append(entry)

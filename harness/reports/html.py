@@ -60,13 +60,20 @@ def _summary_view(text: str, scores: dict) -> dict:
 def report_data(runs: list[dict], board: dict) -> dict:
     """Everything the page shows, as plain JSON-able data."""
     articles: dict[str, dict] = {}
+    shown = set()
     for run in runs:
-        directory = Path(run["dirs"][0])
-        references = directory / "references.jsonl"
-        for ref in read_jsonl(references) if references.exists() else []:
-            articles.setdefault(ref["id"], {"id": ref["id"], "title": ref.get("title") or ref["id"],
-                                            "bullets": ref["bullets"], "summaries": []})
-        for row in read_jsonl(directory / "summaries.jsonl"):
+        # Every directory of the run: shards of one evaluation set each hold some of its articles.
+        rows = []
+        for directory in map(Path, run["dirs"]):
+            references = directory / "references.jsonl"
+            for ref in read_jsonl(references) if references.exists() else []:
+                articles.setdefault(ref["id"], {"id": ref["id"], "title": ref.get("title") or ref["id"],
+                                                "bullets": ref["bullets"], "summaries": []})
+            rows += read_jsonl(directory / "summaries.jsonl")
+        for row in rows:
+            if (run["name"], row["article_id"]) in shown:
+                continue  # the same run again (e.g. lead-3 under two decoding presets)
+            shown.add((run["name"], row["article_id"]))
             scores = run["scores"].get(row["article_id"], {})
             article = articles.setdefault(row["article_id"], {
                 "id": row["article_id"], "title": row["article_id"],

@@ -1,8 +1,10 @@
 """The leaderboard over a sweep's runs: read every job's ``results.json``, whatever the launcher.
 
 Runs with the same identity (same system output on the same articles, e.g. lead-3 under two
-decoding presets, which it ignores) are one row, listing their job directories. Failed runs are
-listed with their error.
+decoding presets, which it ignores) are one row, listing their job directories. Shards of one
+evaluation set (``data.shard`` of ``data.num_shards``) run by the same system are merged into one
+row: its means weigh each shard by its number of articles, so they equal the means over all
+articles. Failed runs are listed with their error.
 """
 
 from __future__ import annotations
@@ -39,16 +41,45 @@ def build_leaderboard(runs: list[dict], sort_by: str) -> dict:
             failed.append({"dir": results["_dir"], "name": results.get("run", {}).get("name"),
                            "error": results.get("error")})
             continue
-        key = (results["run"]["identity_sha256"], results["run"]["data_sha256"])
+        key = group_key(results["run"])
         if key in seen:
-            seen[key]["dirs"].append(results["_dir"])
+            row = seen[key]
+            if results["run"].get("shard") not in row["shards"]:
+                _merge_shard(row, results)
+            row["dirs"].append(results["_dir"])
             continue
-        row = {"name": results["run"]["name"], "dirs": [results["_dir"]], "metrics": results["metrics"],
-               "n_articles": results["run"]["n_articles"], "generation": results["generation"]}
+        row = {"name": results["run"]["name"], "dirs": [results["_dir"]], "metrics": dict(results["metrics"]),
+               "n_articles": results["run"]["n_articles"], "generation": dict(results["generation"]),
+               "shards": [results["run"].get("shard")],
+               "_n": {m: s["n"] for m, s in results.get("metric_stats", {}).items()}}
         seen[key] = row
         rows.append(row)
+    for row in rows:
+        row.pop("_n")
     rows.sort(key=lambda r: -r["metrics"].get(sort_by, float("-inf")))
     return {"sort_by": sort_by, "rows": rows, "failed": failed}
+
+
+def group_key(run: dict) -> tuple:
+    """Runs with equal keys are one row: the same system output on the same articles, or on
+    shards of the same evaluation set."""
+    shard = run.get("shard") or [0, 1]
+    if shard[1] > 1:
+        return run["identity_sha256"], "shards", run["data_source_sha256"]
+    return run["identity_sha256"], run["data_sha256"]
+
+
+def _merge_shard(row: dict, results: dict) -> None:
+    """Fold another shard's results into ``row``: means weighted by each metric's n."""
+    for metric, stats in results.get("metric_stats", {}).items():
+        n_old, n_new = row["_n"].get(metric, 0), stats["n"]
+        old = row["metrics"].get(metric, 0.0)
+        row["metrics"][metric] = (old * n_old + stats["mean"] * n_new) / (n_old + n_new)
+        row["_n"][metric] = n_old + n_new
+    row["n_articles"] += results["run"]["n_articles"]
+    for key in ("generated", "cached", "truncated", "empty"):
+        row["generation"][key] = row["generation"].get(key, 0) + results["generation"].get(key, 0)
+    row["shards"].append(results["run"].get("shard"))
 
 
 def render_leaderboard(board: dict, columns=DEFAULT_COLUMNS) -> str:
