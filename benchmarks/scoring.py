@@ -30,7 +30,7 @@ def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else default)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:100]]
     pairs = [(r["summary"], Article(r["doc_id"], "", (r["article"],), tuple(r["scus"]))) for r in rows]
-    names = next(d["metrics"] for d in OmegaConf.load(CONF_DIR / "config.yaml").defaults
+    names = next(d["metrics"] for d in OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml").defaults)
                  if isinstance(d, dict) and "metrics" in d)
     print(f"cores: {os.cpu_count()}; {len(pairs)} summaries of {len({r['doc_id'] for r in rows})} articles")
     for name in names:
