@@ -14,12 +14,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from harness.errors import ConfigError, HarnessError, RunDirError
+from harness.config import build
+from harness.errors import RunDirError
 from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
 from harness.metrics.score_cache import ScoreCache, metric_fingerprint, score_key
 from harness.provenance import git_state, machine, package_versions, text_sha256
@@ -118,16 +117,6 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
     write_json_atomic(output_dir / "results.json", results)
     return results
-
-
-def build(cfg: DictConfig, key: str):
-    """``instantiate(cfg[key])``, with our own errors raised as they are and others named by key."""
-    try:
-        return instantiate(cfg[key])
-    except InstantiationException as e:
-        if isinstance(e.__cause__, HarnessError):
-            raise e.__cause__ from None
-        raise ConfigError(f"config {key!r}: {e}") from e
 
 
 def generate(system, identity: dict, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):

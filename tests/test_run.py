@@ -122,7 +122,7 @@ def test_report_names_what_the_article_does_not_support_and_escapes_it(tmp_path,
     assert results["metrics"]["consistency/score@entity"] < 1
     assert results["metrics"]["consistency/contradicted@bullets"] == 1
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "“nine” not in the article" in report and "“Paris” not in the article" in report
+    assert "“nine” is not in the article" in report and "“Paris” is not in the article" in report
     assert "Contradicts a bullet: “Kazakh officials claim nine police officers" in report
     assert "number: summary says nine; the bullet says eight" in report
     assert "<script>" not in report and "&lt;script&gt;" in report and "](http" not in report

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from harness.io import read_jsonl, write_text_atomic
+from harness.metrics.consistency.entity_precision import problems as entity_problems
 
 COVERAGE = "coverage/bullets@"
 SENTENCES = "consistency/sentences@"
@@ -33,16 +34,6 @@ def _scalar(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _problems(judged: dict) -> list[str]:
-    out = []
-    for entity in judged.get("entities", []):
-        if entity["status"] == "unmatched":
-            out.append(f"“{entity['text']}” is not in the article")
-        elif entity["status"] == "qualifier_mismatch":
-            out.append(f"“{entity['text']}”: {entity['detail']}")
-    return out
-
-
 def _summary_view(text: str, scores: dict) -> dict:
     scorers = [k[len(SENTENCES):] for k in scores if k.startswith(SENTENCES)]
     sentences = []
@@ -50,7 +41,7 @@ def _summary_view(text: str, scores: dict) -> dict:
         for i, first in enumerate(scores[SENTENCES + scorers[0]]):
             verdicts = [{"scorer": k, "score": scores[SENTENCES + k][i]["score"],
                          "supported": scores[SENTENCES + k][i]["supported"]} for k in scorers]
-            problems = [p for k in scorers for p in _problems(scores[SENTENCES + k][i])]
+            problems = [p for k in scorers for p in entity_problems(scores[SENTENCES + k][i])]
             sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems})
     coverage = {k[len(COVERAGE):]: v for k, v in scores.items() if k.startswith(COVERAGE)}
     return {"text": text, "scores": {k: v for k, v in scores.items() if _scalar(v)}, "sentences": sentences,

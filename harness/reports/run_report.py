@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.metrics.consistency.entity_precision import problems as entity_problems
 from harness.reports.markdown import escape_md, table
 
 HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f",
@@ -72,16 +73,6 @@ def bullet_coverage_table(scores: dict) -> list[str]:
             "", table(["#", "bullet", *matchers, "covered by summary sentence"], rows)]
 
 
-def _problems(sentence: dict) -> list[str]:
-    out = []
-    for entity in sentence.get("entities", []):
-        if entity["status"] == "unmatched":
-            out.append(f"“{escape_md(entity['text'])}” not in the article")
-        elif entity["status"] == "qualifier_mismatch":
-            out.append(f"“{escape_md(entity['text'])}”: {escape_md(entity['detail'])}")
-    return out
-
-
 def consistency_table(scores: dict) -> list[str]:
     """Editors' view of one summary's factual consistency: each summary sentence with ✓/✗ (and
     score) by every consistency scorer in the run, the names and numbers the article does not
@@ -93,7 +84,7 @@ def consistency_table(scores: dict) -> list[str]:
         rows = []
         for i, sentence in enumerate(per_scorer[0]):
             marks = [f"{'✓' if judged[i]['supported'] else '✗'} {judged[i]['score']:.2f}" for judged in per_scorer]
-            problems = [p for judged in per_scorer for p in _problems(judged[i])]
+            problems = [escape_md(p) for judged in per_scorer for p in entity_problems(judged[i])]
             rows.append([str(i + 1), escape_md(sentence["sentence"]), *marks, "; ".join(problems) or "—"])
         unsupported = [f"{k}: {sum(not s['supported'] for s in judged)}" for k, judged in zip(scorers, per_scorer,
                                                                                                strict=True)]

@@ -49,6 +49,17 @@ def check(mention: Mention, index: dict) -> dict:
     return {**found, "status": "matched" if f" {mention.normal} " in index["normal"] else "unmatched"}
 
 
+def problems(judged: dict) -> list[str]:
+    """What an editor must check in one judged sentence: its mentions the article lacks (plain text)."""
+    out = []
+    for entity in judged.get("entities", []):
+        if entity["status"] == "unmatched":
+            out.append(f"“{entity['text']}” is not in the article")
+        elif entity["status"] == "qualifier_mismatch":
+            out.append(f"“{entity['text']}”: {entity['detail']}")
+    return out
+
+
 class EntityPrecision(SentenceConsistency):
     key = "entity"
 
