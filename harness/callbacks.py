@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class LeaderboardCallback(Callback):
-    def __init__(self, sort_by: str = "rouge/rougeLsum_f"):
-        self.sort_by = sort_by
+    def __init__(self, sort_by: str | None = None):
+        self.sort_by = sort_by  # None: the first headline metric the runs declare
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

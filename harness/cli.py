@@ -10,7 +10,7 @@ commands:
   run [OVERRIDES] [-m]   generate, score and report (a Hydra app: key=value overrides;
                          -m runs the sweep set in conf/config.yaml, or the one you give)
   leaderboard SWEEP_DIR  (re)write the leaderboard of a sweep directory
-  gate --baseline PATH --candidate DIR [--metric NAME:TOL ...] [--config NAME]
+  gate --baseline PATH --candidate DIR [--metric NAME:TOL ...] [--config NAME] [--allow-missing]
                          fail (exit 1) when quality dropped beyond noise; exit 2 on unusable input
   gate --update-baseline --baseline FILE --candidate DIR
                          write DIR's per-article scores as the new baseline file
@@ -40,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command == "run":
         from harness import app
+        from harness.errors import HarnessError
 
+        try:
+            app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         sys.argv = ["harness run", *rest]
         app.main()
         return 0
@@ -78,11 +84,14 @@ def gate(args: list[str]) -> int:
     parser.add_argument("--out", help="where to write gate.json and gate.md (default: the candidate directory)")
     parser.add_argument("--update-baseline", action="store_true",
                         help="write the candidate's scores to --baseline instead of gating")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="gate the baseline runs the candidate has, listing the others (default: exit 2)")
     options = parser.parse_args(args)
     try:
         if options.update_baseline:
             baseline = write_baseline(options.candidate, options.baseline)
-            print(f"baseline {options.baseline}: {len(baseline['runs'])} runs from {options.candidate}")
+            print(f"baseline {options.baseline}: {len(baseline['runs'])} runs from {options.candidate}: "
+                  + "; ".join(f"{r['label']} ({len(r['scores'])} articles)" for r in baseline["runs"]))
             return 0
         config = load_gate_config(options.config)
         tolerances = dict(config["metrics"])
@@ -96,7 +105,8 @@ def gate(args: list[str]) -> int:
                     sep = ""
                 if not sep or not name:
                     raise HarnessError(f"--metric {item!r}: expected NAME:TOLERANCE, e.g. rouge/rougeLsum_f:0.02")
-        report = run_gate(options.baseline, options.candidate, tolerances, config)
+        report = run_gate(options.baseline, options.candidate, tolerances, config,
+                          allow_missing=options.allow_missing)
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -117,16 +127,23 @@ def compare(args: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="harness compare", description="Compare runs with bootstrap CIs.")
     parser.add_argument("paths", nargs="+", help="run or sweep directories")
-    parser.add_argument("--sort-by", default="rouge/rougeLsum_f")
+    parser.add_argument("--sort-by", help="the metric to rank by, in its own direction (default: the first "
+                                          "headline metric)")
     parser.add_argument("--metric", action="append", help="a metric to show (repeatable; default: headline metrics)")
-    parser.add_argument("--reference", help="run name the differences are to (default: the top run)")
+    parser.add_argument("--reference", help="the run the differences are to: its label or a unique part of it "
+                                            "(default: the top run)")
     parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
     parser.add_argument("--marks", help="editors' marks exported from report.html: report agreement with them")
     parser.add_argument("--out", help="write compare.{md,csv,json} and report.html here")
     parser.add_argument("--n-resamples", type=int, default=10_000)
     options = parser.parse_args(args)
     try:
-        runs = cmp.load_runs(options.paths)
+        runset = cmp.load_runs(options.paths)
+        for failed in runset.failed:
+            print(f"note: skipped a run that did not complete: {failed['dir']}: {failed['error']}", file=sys.stderr)
+        runs = runset.runs
+        if not runs:
+            raise HarnessError(f"no completed run under {', '.join(options.paths)}")
         board = cmp.compare(runs, options.metric, options.sort_by, options.reference,
                             n_resamples=options.n_resamples)
         agreement = None

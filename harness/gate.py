@@ -1,18 +1,24 @@
 """The regression gate: did quality drop beyond noise between a baseline and a candidate?
 
 For each gated metric, scores are paired over the same articles and the mean of
-(candidate − baseline) gets a percentile bootstrap interval (seeded, so deterministic). The gate
-fails a metric only when the interval's upper end lies below −tolerance: the drop is larger
-than the tolerance even at the optimistic end of the noise. Exit codes: 0 pass, 1 regression,
-2 unusable input (missing run, schema mismatch, different articles, missing metric).
+(candidate − baseline) gets a percentile bootstrap interval (seeded, so deterministic). A metric
+fails only when the whole interval lies on the worse side of the tolerance, in the metric's own
+direction (harness.results metric metadata): for a higher-is-better metric the upper end is below
+−tolerance, for a lower-is-better one the lower end is above +tolerance. Exit codes: 0 pass,
+1 regression, 2 unusable input (unreadable file, missing or failed run, schema mismatch,
+different articles, a missing or non-finite score, a metric with no direction).
 
-A baseline is a run directory, a sweep directory, or a baseline file written by
-``harness gate --update-baseline`` (per-article scores of every run of a sweep, a few KB).
+Runs are read through harness.results, so shards are merged as the leaderboard merges them. A
+candidate run is paired with the baseline run of the same setup (system name, prompt, decoding;
+not the weights: a new model behind the same name is what the gate checks); with one run on each
+side, those two. Every baseline run needs a candidate, unless ``allow_missing`` (then the skipped
+runs are listed). Too few articles for the interval to resolve the tolerance: a warning with the
+number needed.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,12 +26,11 @@ from omegaconf import OmegaConf
 
 from harness.config import CONF_DIR
 from harness.errors import HarnessError
-from harness.io import read_jsonl, write_json_atomic, write_text_atomic
+from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
-from harness.run import SCHEMA_VERSION
+from harness.reports.text import aligned
+from harness.results import Run, RunSet, baseline_data, direction, load_runs
 from harness.stats.bootstrap import paired_difference
-
-BASELINE_KIND = "harness-baseline"
 
 
 class GateInputError(HarnessError):
@@ -40,109 +45,149 @@ def load_gate_config(name: str = "default") -> dict:
     return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
 
 
-def load_runs(path: str | Path) -> dict[str, dict]:
-    """Run name → {run, metrics, scores (article id → metric → value), provenance}."""
-    path = Path(path)
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("kind") != BASELINE_KIND:
-            raise GateInputError(f"{path} is not a baseline file (kind {data.get('kind')!r})")
-        _check_schema(data.get("schema_version"), path)
-        return data["runs"]
-    if (path / "results.json").is_file():
-        dirs = [path]
-    else:
-        dirs = sorted((p.parent for p in path.glob("*/results.json")), key=lambda p: p.name)
-    if not dirs:
-        raise GateInputError(f"{path}: no run here (no results.json, no baseline file)")
-    runs: dict[str, dict] = {}
-    for directory in dirs:
-        results = json.loads((directory / "results.json").read_text(encoding="utf-8"))
-        _check_schema(results.get("schema_version"), directory)
-        if results.get("status") != "completed":
-            raise GateInputError(f"{directory}: run did not complete ({results.get('error')})")
-        name = results["run"]["name"]
-        if name in runs:
-            continue  # the same run again (e.g. lead-3 under another decoding preset)
-        scores = {row["article_id"]: {k: v for k, v in row["scores"].items() if isinstance(v, (int, float))}
-                  for row in read_jsonl(directory / "scores.jsonl")}
-        runs[name] = {"run": results["run"], "metrics": results["metrics"], "scores": scores,
-                      "provenance": {"git": results["provenance"]["git"],
-                                     "system_identity": results["provenance"]["system_identity"]},
-                      "dir": str(directory)}
-    return runs
+def read_side(path, side: str) -> RunSet:
+    """The runs of one side; a failed run there makes the inputs unusable."""
+    runset = load_runs([path])
+    if runset.failed:
+        listed = "; ".join(f"{f['dir']}: {f['error']}" for f in runset.failed)
+        raise GateInputError(f"the {side} has runs that did not complete ({listed}); rerun them first")
+    if not runset.runs:
+        raise GateInputError(f"the {side} ({path}) holds no completed run")
+    return runset
 
 
-def _check_schema(version, where) -> None:
-    if version != SCHEMA_VERSION:
-        raise GateInputError(f"{where}: results schema version {version!r} differs from this harness's "
-                             f"{SCHEMA_VERSION!r}; rerun it or refresh the baseline")
+def write_baseline(candidate, out) -> dict:
+    """Write ``candidate``'s per-article scores as the baseline file ``out``; refuses failed or
+    empty runs (they would make every later gate meaningless)."""
+    runset = read_side(candidate, "candidate")
+    empty = [r.label for r in runset.runs if r.n_articles == 0]
+    if empty:
+        raise GateInputError(f"refusing to write a baseline from runs over 0 articles: {', '.join(empty)}")
+    data = baseline_data(runset, str(candidate), datetime.now(timezone.utc).isoformat())
+    write_json_atomic(Path(out), data)
+    return data
 
 
-def write_baseline(candidate: str | Path, out: str | Path) -> dict:
-    runs = load_runs(candidate)
-    for entry in runs.values():
-        entry.pop("dir", None)
-    baseline = {"schema_version": SCHEMA_VERSION, "kind": BASELINE_KIND,
-                "created_at": datetime.now(timezone.utc).isoformat(), "source": str(candidate), "runs": runs}
-    write_json_atomic(Path(out), baseline)
-    return baseline
-
-
-def pair_runs(baseline: dict, candidate: dict) -> list[tuple[str, str]]:
-    """(baseline name, candidate name) pairs: same name, or the only run of each side."""
-    pairs = [(name, name) for name in candidate if name in baseline]
-    if not pairs and len(baseline) == 1 and len(candidate) == 1:
-        pairs = [(next(iter(baseline)), next(iter(candidate)))]
+def pair_runs(baseline: list[Run], candidate: list[Run], *, allow_missing: bool = False):
+    """((baseline run, candidate run) pairs, baseline runs skipped, candidate runs with no baseline)."""
+    if len(baseline) == 1 and len(candidate) == 1:
+        return [(baseline[0], candidate[0])], [], []
+    pairs, skipped = [], []
+    for base in baseline:
+        matches = [c for c in candidate if c.setup == base.setup]
+        if len(matches) > 1:
+            raise GateInputError(f"{len(matches)} candidate runs have the setup of baseline run {base.label!r} "
+                                 f"({'; '.join(c.label for c in matches)}); gate one sweep against one baseline")
+        if matches:
+            pairs.append((base, matches[0]))
+        else:
+            skipped.append(base)
+    if skipped and not allow_missing:
+        raise GateInputError(f"the candidate has no run for {len(skipped)} of the baseline's {len(baseline)} runs: "
+                             f"{'; '.join(b.label for b in skipped)}. Run them, or pass --allow-missing to gate "
+                             "only the others (the skipped runs are then listed)")
+    paired = {id(c) for _, c in pairs}
+    extra = [c for c in candidate if id(c) not in paired]
     if not pairs:
-        raise GateInputError(f"no candidate run matches a baseline run by name: candidate {sorted(candidate)}, "
-                             f"baseline {sorted(baseline)}")
-    return pairs
+        raise GateInputError("no candidate run has the setup of a baseline run: candidate "
+                             f"{'; '.join(c.label for c in candidate)}; "
+                             f"baseline {'; '.join(b.label for b in baseline)}")
+    return pairs, skipped, extra
 
 
-def compare(base: dict, cand: dict, tolerances: dict[str, float], *, confidence: float = 0.95,
-            n_resamples: int = 10_000, seed: int = 0) -> list[dict]:
-    """One verdict per gated metric for a baseline run and a candidate run."""
-    only_base = sorted(set(base["scores"]) - set(cand["scores"]))
-    only_cand = sorted(set(cand["scores"]) - set(base["scores"]))
+def _articles_and_values(base: Run, cand: Run, metric: str) -> tuple[list[str], list[float], list[float]]:
+    only_base = sorted(set(base.scores) - set(cand.scores))
+    only_cand = sorted(set(cand.scores) - set(base.scores))
     if only_base or only_cand:
-        raise GateInputError(f"different article sets: only in baseline {only_base}, only in candidate {only_cand}")
-    if base["run"]["data_sha256"] != cand["run"]["data_sha256"]:
-        raise GateInputError("same article ids but different article contents (data_sha256 differs)")
-    ids = sorted(base["scores"])
-    verdicts = []
+        raise GateInputError(f"{cand.label}: different article sets: only in baseline {only_base[:10]}, "
+                             f"only in candidate {only_cand[:10]}")
+    ids = sorted(base.scores)
+    for side, run in (("baseline", base), ("candidate", cand)):
+        values = run.values(metric)
+        missing = [i for i in ids if i not in values]
+        if missing:
+            raise GateInputError(f"{cand.label}: metric {metric!r} is missing from the {side}'s scores of "
+                                 f"{len(missing)} articles ({', '.join(missing[:5])}); add the metric to that run "
+                                 "or drop it from the gate")
+        bad = [i for i in ids if not math.isfinite(values[i])]
+        if bad:
+            raise GateInputError(f"{cand.label}: metric {metric!r} is not a finite number in the {side}'s scores of "
+                                 f"{len(bad)} articles ({', '.join(bad[:5])}: {values[bad[0]]}); a NaN or infinite "
+                                 "score cannot be gated: find why the metric failed on them")
+    return ids, [base.values(metric)[i] for i in ids], [cand.values(metric)[i] for i in ids]
+
+
+def articles_needed(differences: list[float], baseline: list[float], meta: dict, tolerance: float,
+                    confidence: float) -> tuple[int, str]:
+    """About how many articles a ``confidence`` interval of the mean difference needs to be no wider
+    than ±tolerance (n = (z·σ/tolerance)²), and where σ came from."""
+    from statistics import NormalDist, stdev
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    if len(differences) >= 2 and stdev(differences) > 0:
+        sigma, source = stdev(differences), "the spread of the per-article differences"
+    elif len(baseline) >= 2 and stdev(baseline) > 0:
+        sigma, source = stdev(baseline), "the baseline's per-article spread"
+    else:
+        low, high = (meta.get("range") or [None, None])
+        if low is None or high is None:
+            return 0, "unknown (an unbounded metric with no spread to estimate from)"
+        sigma, source = (high - low) / 2, f"the widest spread a {low:g} to {high:g} metric allows"
+    return math.ceil((z * sigma / tolerance) ** 2), f"σ = {sigma:.3f}, {source}"
+
+
+def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, confidence: float = 0.95,
+            n_resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], list[str]]:
+    """One verdict per gated metric for a baseline run and a candidate run, and warnings."""
+    changed = sorted(a for a in set(base.articles) & set(cand.articles) if base.articles[a] != cand.articles[a])
+    if changed:
+        raise GateInputError(f"{cand.label}: {len(changed)} articles have the baseline's ids but other contents "
+                             f"({', '.join(changed[:5])}); gate on the same evaluation set")
+    verdicts, warnings = [], []
     for metric, tolerance in tolerances.items():
-        for side, run in (("baseline", base), ("candidate", cand)):
-            missing = [i for i in ids if metric not in run["scores"][i]]
-            if missing:
-                raise GateInputError(f"metric {metric!r} is missing from the {side}'s scores "
-                                     f"(articles {missing[:5]}); add the metric to that run or drop it from the gate")
-        b = [base["scores"][i][metric] for i in ids]
-        c = [cand["scores"][i][metric] for i in ids]
+        higher = direction(info, metric)
+        if metric in info and higher is None:
+            raise GateInputError(f"metric {metric!r} has no better direction (it describes, it does not rank); "
+                                 "it cannot be gated: drop it from the gate")
+        ids, b, c = _articles_and_values(base, cand, metric)
         diff = paired_difference(c, b, confidence=confidence, n_resamples=n_resamples, seed=seed)
-        verdicts.append({"metric": metric, "tolerance": tolerance, "baseline": sum(b) / len(b),
-                         "candidate": sum(c) / len(c), "difference": diff.to_dict(),
-                         "verdict": "fail" if diff.high < -tolerance else "pass"})
-    return verdicts
+        worse = diff.low > tolerance if higher is False else diff.high < -tolerance
+        verdicts.append({"metric": metric, "higher_is_better": higher is not False, "tolerance": tolerance,
+                         "baseline": sum(b) / len(b), "candidate": sum(c) / len(c), "difference": diff.to_dict(),
+                         "verdict": "fail" if worse else "pass"})
+        needed, why = articles_needed([x - y for x, y in zip(c, b, strict=True)], b, info.get(metric, {}),
+                                      tolerance, confidence)
+        if len(ids) < max(needed, 2):
+            warnings.append(f"{cand.label}: {metric}: {len(ids)} article(s); resolving a change of {tolerance:g} "
+                            f"at {confidence:.0%} takes about {max(needed, 2)} ({why})"
+                            + ("; with one article the interval is the point difference" if len(ids) == 1 else ""))
+    return verdicts, warnings
 
 
-def warnings_for(cand: dict) -> list[str]:
-    decoding = cand["provenance"]["system_identity"].get("decoding") or {}
+def sampling_warnings(cand: Run) -> list[str]:
+    decoding = cand.results.get("provenance", {}).get("system_identity", {}).get("decoding") or {}
     if decoding.get("do_sample") and decoding.get("seed") is None:
-        return [f"{cand['run']['name']}: sampled without a fixed seed; its scores are not reproducible"]
+        return [f"{cand.label}: sampled without a fixed seed; its scores are not reproducible"]
     return []
 
 
-def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config: dict) -> dict:
-    baseline, candidate = load_runs(baseline_path), load_runs(candidate_path)
-    report = {"baseline": str(baseline_path), "candidate": str(candidate_path), "comparisons": [], "warnings": []}
-    for base_name, cand_name in pair_runs(baseline, candidate):
-        cand = candidate[cand_name]
-        verdicts = compare(baseline[base_name], cand, tolerances, confidence=config["confidence"],
-                           n_resamples=config["n_resamples"], seed=config["seed"])
-        report["comparisons"].append({"baseline_run": base_name, "candidate_run": cand_name,
-                                      "n_articles": len(cand["scores"]), "metrics": verdicts})
-        report["warnings"] += warnings_for(cand)
+def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config: dict, *,
+             allow_missing: bool = False) -> dict:
+    if not tolerances:
+        raise GateInputError("no metric to gate: give --metric NAME:TOLERANCE or a gate config with metrics")
+    baseline, candidate = read_side(baseline_path, "baseline"), read_side(candidate_path, "candidate")
+    info = {**baseline.metric_info(), **candidate.metric_info()}
+    pairs, skipped, extra = pair_runs(baseline.runs, candidate.runs, allow_missing=allow_missing)
+    report = {"baseline": str(baseline_path), "candidate": str(candidate_path), "comparisons": [], "warnings": [],
+              "skipped": [b.label for b in skipped], "not_in_baseline": [c.label for c in extra]}
+    for base, cand in pairs:
+        verdicts, warnings = compare(base, cand, tolerances, info, confidence=config["confidence"],
+                                     n_resamples=config["n_resamples"], seed=config["seed"])
+        report["comparisons"].append({"baseline_run": base.label, "candidate_run": cand.label,
+                                      "n_articles": cand.n_articles, "metrics": verdicts})
+        report["warnings"] += warnings + sampling_warnings(cand)
+    report["warnings"] += [f"not gated (no candidate run): {label}" for label in report["skipped"]]
+    report["warnings"] += [f"not gated (no baseline run): {label}" for label in report["not_in_baseline"]]
     failed = [f"{c['candidate_run']}: {m['metric']}" for c in report["comparisons"] for m in c["metrics"]
               if m["verdict"] == "fail"]
     report["passed"] = not failed
@@ -150,7 +195,7 @@ def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config
     return report
 
 
-def render_gate(report: dict, markdown: bool) -> str:
+def _rows(report: dict) -> tuple[list[str], list[list[str]]]:
     header = ["run", "metric", "baseline", "candidate", "difference [95% CI]", "tolerance", "verdict"]
     rows = []
     for comp in report["comparisons"]:
@@ -158,18 +203,21 @@ def render_gate(report: dict, markdown: bool) -> str:
             d = m["difference"]
             run = comp["candidate_run"] if comp["candidate_run"] == comp["baseline_run"] else (
                 f"{comp['candidate_run']} vs {comp['baseline_run']}")
-            rows.append([run, m["metric"], f"{m['baseline']:.4f}", f"{m['candidate']:.4f}",
-                         f"{d['mean']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] n={d['n']}",
+            rows.append([run, f"{m['metric']} {'↑' if m['higher_is_better'] else '↓'}", f"{m['baseline']:.4f}",
+                         f"{m['candidate']:.4f}", f"{d['mean']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] n={d['n']}",
                          f"{m['tolerance']:.4f}", "FAIL" if m["verdict"] == "fail" else "pass"])
+    return header, rows
+
+
+def render_gate(report: dict, markdown: bool) -> str:
+    header, rows = _rows(report)
     verdict = "PASSED" if report["passed"] else f"FAILED: {', '.join(report['failed'])}"
-    notes = [f"warning: {w}" for w in report["warnings"]]
     if markdown:
         body = [[escape_md(cell) for cell in row] for row in rows]
         return "\n".join([f"## Quality gate: {escape_md(verdict)}", "", table(header, body), "",
-                          *[f"- {escape_md(n)}" for n in notes]]) + "\n"
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *rows]]
-    return "\n".join([*lines, "", *notes, f"gate {verdict}"]) + "\n"
+                          *[f"- warning: {escape_md(w)}" for w in report["warnings"]]]) + "\n"
+    return "\n".join([aligned(header, rows), "", *[f"warning: {w}" for w in report["warnings"]],
+                      f"gate {verdict}"]) + "\n"
 
 
 def write_gate_outputs(report: dict, out_dir: Path) -> None:

@@ -48,7 +48,10 @@ def test_failed_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert [row["name"] for row in board["rows"]] == ["lead-1"]
     assert board["failed"][0]["dir"].endswith("0")
     rebuilt = harness("leaderboard", str(sweep), cache_dir=tmp_path / "cache")
-    assert rebuilt.returncode == 1 and "Failed jobs" in rebuilt.stdout
+    assert rebuilt.returncode == 1
+    assert "failed jobs:\n  0 lead-0 | bullets | greedy: ConfigError: lead-k: k must be a positive integer, got 0" \
+        in rebuilt.stdout  # plain text on the terminal, Markdown in the file
+    assert "## Failed jobs" in (sweep / "leaderboard.md").read_text()
 
 
 def test_single_run_error_exits_non_zero_with_the_message(tmp_path):

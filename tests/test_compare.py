@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from harness.errors import HarnessError
 from harness.reports.compare import CompareError, agreement_with_marks, compare, load_runs
 from harness.run import run
 
@@ -29,12 +30,12 @@ def runs_dir(tmp_path_factory, four_articles):
     for name, overrides in {"lead3": ["system=lead3"], "lead1": ["system=lead3", "system.k=1"],
                             "bullets": ["system=bullets"]}.items():
         run(config(*overrides, f"data.path={four_articles}", f"cache_dir={cache}",
-                   "metrics=[rouge,coverage_lexical]"), root / name)
+                   "metrics=[rouge,coverage_lexical,extractiveness]"), root / name)
     return root
 
 
 def test_leaderboard_has_cis_and_paired_differences(runs_dir):
-    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1", runs_dir / "bullets"])
+    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1", runs_dir / "bullets"]).runs
     board = compare(runs, ["rouge/rougeLsum_f"], reference="lead-3", n_resamples=2000)
     assert [r["name"] for r in board["rows"]] == ["reference-bullets", "lead-3", "lead-1"]
     lead1 = board["rows"][2]["metrics"]["rouge/rougeLsum_f"]
@@ -42,8 +43,8 @@ def test_leaderboard_has_cis_and_paired_differences(runs_dir):
     diff = lead1["difference"]
     per_article = {}
     for name in ("lead-1", "lead-3"):
-        run_ = next(r for r in runs if r["name"] == name)
-        per_article[name] = [run_["scores"][a]["rouge/rougeLsum_f"] for a in sorted(run_["scores"])]
+        run_ = next(r for r in runs if r.label == name)
+        per_article[name] = [run_.scores[a]["rouge/rougeLsum_f"] for a in sorted(run_.scores)]
     expected = sum(x - y for x, y in zip(per_article["lead-1"], per_article["lead-3"], strict=True)) / 4
     assert diff["mean"] == pytest.approx(expected) and diff["n"] == 4
     assert diff["ci95"][0] <= expected <= diff["ci95"][1]
@@ -57,11 +58,11 @@ def test_compare_prints_identical_cis_twice_and_writes_every_format(runs_dir, tm
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout and "[" in first.stdout
     done = harness(*args, "--format", "csv", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
-    assert done.stdout.startswith("rank,run,metric,mean,ci95_low,ci95_high")
+    assert done.stdout.startswith("rank,run,metric,higher_is_better,mean,ci95_low,ci95_high")
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"compare.md", "compare.csv", "compare.json",
                                                               "report.html"}
     board = json.loads((tmp_path / "out" / "compare.json").read_text())
-    assert board["reference"] == "lead-3" and board["schema_version"] == "1.0"
+    assert board["reference"] == "lead-3" and board["schema_version"] == "2.0"
 
 
 def test_schema_mismatch_is_refused_with_both_versions(runs_dir, tmp_path):
@@ -72,14 +73,14 @@ def test_schema_mismatch_is_refused_with_both_versions(runs_dir, tmp_path):
     results = json.loads((old / "results.json").read_text())
     results["schema_version"] = "0.9"
     (old / "results.json").write_text(json.dumps(results))
-    with pytest.raises(CompareError, match="'0.9' differs from this harness's '1.0'"):
+    with pytest.raises(HarnessError, match="'0.9' differs from this harness's '2.0'"):
         load_runs([old])
     done = harness("compare", str(old), cache_dir=tmp_path)
     assert done.returncode == 2 and "schema version" in done.stderr
 
 
 def test_editor_marks_agreement(runs_dir):
-    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1"])
+    runs = load_runs([runs_dir / "lead3", runs_dir / "lead1"]).runs
     # Editors accept every lead-3 summary and reject every lead-1 one: ROUGE agrees wherever lead-3 scores higher.
     marks = [{"run": name, "article_id": f"a{i}", "mark": "accept" if name == "lead-3" else "reject"}
              for name in ("lead-3", "lead-1") for i in range(4)]
@@ -87,3 +88,50 @@ def test_editor_marks_agreement(runs_dir):
                                      ["rouge/rougeLsum_f"])
     assert agreement["rouge/rougeLsum_f"]["n"] == 8
     assert agreement["rouge/rougeLsum_f"]["spearman"] > 0.5
+
+
+def test_lower_is_better_metrics_rank_lowest_first(runs_dir, tmp_path):
+    """Ranked by a lower-is-better metric, the smallest value comes first; by a higher-is-better or
+    descriptive one, the largest."""
+    runs = load_runs([runs_dir]).runs
+    for metric in ("extractive/repeated_1gram", "coverage/bullets_total@lexical"):
+        board = compare(runs, sort_by=metric, n_resamples=200)
+        means = [r["metrics"][metric]["mean"] for r in board["rows"]]
+        direction = board["metric_info"][metric]["higher_is_better"]
+        assert means == sorted(means, reverse=direction is not False), (metric, means)
+    lower = compare(runs, sort_by="extractive/repeated_1gram", n_resamples=200)
+    assert lower["metric_info"]["extractive/repeated_1gram"]["higher_is_better"] is False
+
+
+def test_reference_by_unique_part_of_the_label(runs_dir):
+    runs = load_runs([runs_dir]).runs
+    assert compare(runs, reference="bullets", n_resamples=200)["reference"] == "reference-bullets"
+    with pytest.raises(HarnessError, match="'lead' matches 2 runs"):
+        compare(runs, reference="lead", n_resamples=200)
+    with pytest.raises(HarnessError, match="no run matches 'gpt'"):
+        compare(runs, reference="gpt", n_resamples=200)
+
+
+def test_verdict_line_per_metric_and_no_zero_resamples(runs_dir, tmp_path):
+    board = compare(load_runs([runs_dir]).runs, ["rouge/rougeLsum_f"], reference="lead-3", n_resamples=2000)
+    (verdict,) = board["verdicts"]
+    assert verdict == ("ROUGE-Lsum F1 [rouge/rougeLsum_f] (higher is better): best reference-bullets 1.0000; "
+                       "against lead-3: 1 significantly better, 1 significantly worse, 0 not distinguishable")
+    with pytest.raises(CompareError, match="--n-resamples must be at least 1"):
+        compare(load_runs([runs_dir]).runs, n_resamples=0)
+    done = harness("compare", str(runs_dir), "--n-resamples", "0", cache_dir=tmp_path)
+    assert done.returncode == 2 and "--n-resamples must be at least 1" in done.stderr
+
+
+def test_different_article_sets_warn(runs_dir, tmp_path, seed_article):
+    run(config("system=lead3", f"cache_dir={tmp_path / 'cache'}", "metrics=[rouge]"), tmp_path / "seed")
+    board = compare(load_runs([runs_dir / "lead3", tmp_path / "seed"]).runs, n_resamples=200)
+    (warning,) = board["warnings"]
+    assert "the runs cover different articles (lead-3" in warning and "0 in common" in warning
+
+
+def test_terminal_output_is_plain_text(runs_dir, tmp_path):
+    done = harness("compare", str(runs_dir), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "reference-bullets" in done.stdout and "reference\\-bullets" not in done.stdout
+    assert "&" not in done.stdout and "ROUGE-Lsum F1 ↑" in done.stdout

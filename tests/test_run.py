@@ -1,6 +1,10 @@
-"""Runs composed from the real configs: outputs, schema, the generation cache, and bad configs."""
+"""Runs composed from the real configs: outputs, schema, the generation cache, bad configs, and the
+run directory's lock and finished-run checks."""
 
+import fcntl
 import json
+import os
+import threading
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -9,6 +13,15 @@ from harness.config import CONF_DIR
 from harness.errors import ConfigError, RunDirError
 from harness.io import read_jsonl
 from harness.run import run
+from harness.run_dir import (
+    LOCK_NAME,
+    BusyRunDirError,
+    FinishedRunError,
+    check_run_dir,
+    finished_run,
+    publish_results,
+    release,
+)
 
 
 def config(*overrides):
@@ -34,7 +47,7 @@ def test_lead3_run_writes_every_output(tmp_path, cache_dir):
     assert {p.name for p in out.iterdir()} >= {"resolved_config.yaml", "summaries.jsonl", "scores.jsonl",
                                                 "results.json", "report.md"}
     on_disk = json.loads((out / "results.json").read_text())
-    assert on_disk["schema_version"] == "1.0" and on_disk["status"] == "completed"
+    assert on_disk["schema_version"] == "2.0" and on_disk["status"] == "completed"
     assert on_disk["generation"]["generated"] == 1 and on_disk["generation"]["cached"] == 0
     assert 0 < on_disk["metrics"]["rouge/rougeLsum_f"] < 1
     assert on_disk["metrics"] == results["metrics"]
@@ -147,3 +160,100 @@ def test_metric_stats_have_a_bootstrap_interval_over_articles(tmp_path, cache_di
     stats = results["metric_stats"]["rouge/rouge1_r"]
     # Recall is 1 for article a (lead-1 is the bullet) and 0 for b: resampled means are 0, 0.5, 1.
     assert (stats["mean"], stats["n"], stats["ci95"]) == (0.5, 2, [0.0, 1.0])
+
+
+# The run directory (harness/run_dir.py): one process at a time, and the finished-run check
+# holds at write time too.
+
+def _lock_is_free(directory) -> bool:
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _hold_lock(directory, pid: bytes = b"") -> int:
+    """Take the directory's lock as another process would (another descriptor), writing its pid."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, pid)
+    return fd
+
+
+def test_a_run_never_replaces_results_another_process_completed_meanwhile(tmp_path, cache_dir, monkeypatch):
+    import harness.run
+
+    out = tmp_path / "run"
+    other = {"schema_version": "1.0", "status": "completed", "run": {"name": "other-process"}}
+    write_html = harness.run.write_run_html
+
+    def another_process_publishes_first(*args, **kwargs):  # e.g. one on a host where the lock does not reach
+        (out / "results.json").write_text(json.dumps(other))
+        return write_html(*args, **kwargs)
+
+    monkeypatch.setattr(harness.run, "write_run_html", another_process_publishes_first)
+    with pytest.raises(FinishedRunError) as raised:
+        run(config("system=bullets", "metrics=[rouge]"), out)
+    assert str(raised.value) == (
+        f"{out}: another process finished a run here (other-process) while this one ran; its results.json is "
+        "kept and this run's is not written. Its summaries and scores are cached: run again in a new directory "
+        "(hydra.run.dir=PATH) and nothing is computed twice.")
+    assert json.loads((out / "results.json").read_text()) == other
+    assert _lock_is_free(out)
+
+
+def test_publishing_waits_for_the_lock_then_looks_again(tmp_path):
+    out = tmp_path / "run"
+    fd = _hold_lock(out)  # another process is publishing right now
+    outcome = []
+
+    def publish():
+        try:
+            publish_results(out, {"status": "completed", "run": {"name": "late"}})
+            outcome.append("written")
+        except FinishedRunError as e:
+            outcome.append(e.results["run"]["name"])
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and not (out / "results.json").exists()  # waiting for the lock
+    (out / "results.json").write_text(json.dumps({"status": "completed", "run": {"name": "first"}}))
+    os.close(fd)
+    thread.join(30)
+    assert outcome == ["first"]
+    assert json.loads((out / "results.json").read_text())["run"]["name"] == "first"
+
+
+def test_a_failed_or_cut_short_results_file_is_not_a_finished_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.json").write_text('{"status": "completed", "run"')  # cut short
+    assert finished_run(out) is None
+    (out / "results.json").write_text(json.dumps({"status": "failed", "error": "X"}))
+    assert finished_run(out) is None
+    check_run_dir(out)
+    publish_results(out, {"status": "completed", "run": {"name": "redone"}})
+    assert finished_run(out) == {"status": "completed", "run": {"name": "redone"}}
+    assert _lock_is_free(out)
+
+
+def test_a_directory_another_process_runs_in_is_refused_naming_its_pid(tmp_path):
+    out = tmp_path / "run"
+    fd = _hold_lock(out, b"4242")
+    try:
+        with pytest.raises(BusyRunDirError) as raised:
+            check_run_dir(out)
+    finally:
+        os.close(fd)
+    assert str(raised.value) == (f"{out}: another harness process (pid 4242) is running in this directory now. "
+                                 "Wait for it to finish, or run in another directory (hydra.run.dir=PATH).")
+    check_run_dir(out)  # free again: this process takes it
+    assert not _lock_is_free(out)
+    release(out)
+    assert _lock_is_free(out)

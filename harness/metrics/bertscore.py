@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric
 from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 
 
@@ -36,9 +36,13 @@ def greedy_match(similarity: np.ndarray) -> tuple[float, float, float]:
 class BertScore(Metric):
     name = "bertscore"
 
-    def __init__(self, model: str = EMBEDDED_ENCODER, layer: int | None = None):
-        self.encoder = SentenceEncoder(model, setting="metrics.bertscore.model")
+    def __init__(self, model: str = EMBEDDED_ENCODER, layer: int | None = None, device: str = "auto"):
+        self.encoder = SentenceEncoder(model, setting="metrics.bertscore.model", device=device)
         self.layer = layer
+
+    def columns(self) -> dict[str, Column]:
+        return {"f": Column("BERTScore F1", headline=True), "p": Column("BERTScore precision"),
+                "r": Column("BERTScore recall")}
 
     def describe(self) -> dict:
         layers = self.encoder._model[0].auto_model.config.num_hidden_layers

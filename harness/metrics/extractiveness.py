@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric, count
 from harness.text import fragments as frag
 from harness.text.sentences import split_sentences
 from harness.text.tokens import word_tokens
@@ -38,6 +38,17 @@ class Extractiveness(Metric):
 
     def __init__(self, max_n: int = 3):
         self.max_n = max_n
+
+    def columns(self) -> dict[str, Column]:
+        columns = {"coverage": Column("Extractive coverage", None), "density": Column("Extractive density", None,
+                                                                                        high=None),
+                   "compression": Column("Compression ratio", None, high=None),
+                   "words": count("Summary words", higher_is_better=None),
+                   "sentences": count("Summary sentences", higher_is_better=None)}
+        for n in range(1, self.max_n + 1):
+            columns[f"novel_{n}gram"] = Column(f"Novel {n}-grams", None)
+            columns[f"repeated_{n}gram"] = Column(f"Repeated {n}-grams", higher_is_better=False)
+        return columns
 
     def describe(self) -> dict:
         return {"tokenizer": "spacy en_core_web_sm", "max_n": self.max_n}

@@ -19,10 +19,13 @@ from __future__ import annotations
 from rouge_score import rouge_scorer
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric
 from harness.text.sentences import split_sentences
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+_DISPLAY = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
+_PARTS = {"p": "precision", "r": "recall", "f": "F1"}
+HEADLINE = ("rougeLsum_f", "rouge1_f", "rouge2_f")  # in this order on the leaderboard
 
 
 class Rouge(Metric):
@@ -31,6 +34,10 @@ class Rouge(Metric):
     def __init__(self, use_stemmer: bool = True):
         self.use_stemmer = use_stemmer
         self._scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer)
+
+    def columns(self) -> dict[str, Column]:
+        keys = [*HEADLINE, *(f"{k}_{p}" for k in ROUGE_TYPES for p in _PARTS if f"{k}_{p}" not in HEADLINE)]
+        return {key: Column(f"{_DISPLAY[key[:-2]]} {_PARTS[key[-1]]}", headline=key in HEADLINE) for key in keys}
 
     def score(self, summary: str, article: Article) -> dict:
         reference = "\n".join(article.bullets)

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from harness.io import read_jsonl, write_text_atomic
 from harness.metrics.consistency.entity_precision import problems as entity_problems
+from harness.results import Run, arrow, display_name, merged_metric_info
 
 COVERAGE = "coverage/bullets@"
 SENTENCES = "consistency/sentences@"
-PLOTTED = ("rouge/rougeLsum_f", "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
-           "consistency/score@embedding")
+MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
 
 
 def _scalar(value) -> bool:
@@ -48,42 +48,45 @@ def _summary_view(text: str, scores: dict) -> dict:
             "coverage": coverage, "contradictions": scores.get("consistency/contradictions@bullets", [])}
 
 
-def report_data(runs: list[dict], board: dict) -> dict:
+def report_data(runs: list[Run], board: dict) -> dict:
     """Everything the page shows, as plain JSON-able data."""
     articles: dict[str, dict] = {}
     shown = set()
     for run in runs:
         # Every directory of the run: shards of one evaluation set each hold some of its articles.
         rows = []
-        for directory in map(Path, run["dirs"]):
+        for directory in map(Path, run.dirs):
             references = directory / "references.jsonl"
             for ref in read_jsonl(references) if references.exists() else []:
                 articles.setdefault(ref["id"], {"id": ref["id"], "title": ref.get("title") or ref["id"],
                                                 "bullets": ref["bullets"], "summaries": []})
             rows += read_jsonl(directory / "summaries.jsonl")
         for row in rows:
-            if (run["name"], row["article_id"]) in shown:
+            if (run.label, row["article_id"]) in shown:
                 continue  # the same run again (e.g. lead-3 under two decoding presets)
-            shown.add((run["name"], row["article_id"]))
-            scores = run["scores"].get(row["article_id"], {})
+            shown.add((run.label, row["article_id"]))
+            scores = run.scores.get(row["article_id"], {})
             article = articles.setdefault(row["article_id"], {
                 "id": row["article_id"], "title": row["article_id"],
                 "bullets": [b["bullet"] for b in next((v for k, v in scores.items() if k.startswith(COVERAGE)), [])],
                 "summaries": []})
-            article["summaries"].append({"run": run["name"], **_summary_view(row["text"], scores)})
-    metrics = sorted({m for a in articles.values() for s in a["summaries"] for m in s["scores"]})
-    return {"sort_by": board["sort_by"], "metrics": metrics, "runs": [r["name"] for r in board["rows"]],
+            article["summaries"].append({"run": run.label, **_summary_view(row["text"], scores)})
+    scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}
+    info = {m: meta for m, meta in merged_metric_info(runs).items() if m in scored}
+    return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
             "board": board, "articles": list(articles.values())}
 
 
 def bar_chart_svg(board: dict) -> str | None:
-    """Horizontal bars with 95% CI whiskers, one panel per plotted metric, as an SVG string."""
+    """Horizontal bars with 95% CI whiskers, one panel per metric of the comparison (its first
+    ``MAX_PANELS``), runs in the comparison's rank order, each title with its direction; an SVG string."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [m for m in PLOTTED if any(m in r["metrics"] for r in board["rows"])]
+    info = board.get("metric_info", {})
+    shown = [m for m in board["metrics"] if any(m in r["metrics"] for r in board["rows"])][:MAX_PANELS]
     if not shown:
         return None
     names = [r["name"] for r in board["rows"]][::-1]
@@ -95,7 +98,7 @@ def bar_chart_svg(board: dict) -> str | None:
         low = [s["mean"] - s["ci95"][0] if s else 0.0 for s in stats]
         high = [s["ci95"][1] - s["mean"] if s else 0.0 for s in stats]
         ax.barh(range(len(names)), means, xerr=[low, high], color="#4c78a8", ecolor="#333", capsize=3)
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(f"{display_name(info, metric)} {arrow(info, metric)}".strip(), fontsize=9)
         ax.set_xlim(min(0.0, min(means) - 0.05), max(1.0, max(m + h for m, h in zip(means, high, strict=True))))
         ax.tick_params(labelsize=8)
     axes[0][0].set_yticks(range(len(names)), names)
@@ -158,20 +161,19 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 """
 
 
-def write_run_html(results: dict, scores: list[dict], directory: Path, sort_by: str = "rouge/rougeLsum_f") -> None:
+def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:
     """report.html of one run, from its results and scores in memory (written before results.json,
     so a finished run always has its page)."""
     from harness.reports.compare import compare
 
-    run = {"name": results["run"]["name"], "dirs": [str(directory)], "results": results,
-           "scores": {row["article_id"]: row["scores"] for row in scores}}
-    metrics = sorted({m for s in run["scores"].values() for m, v in s.items() if _scalar(v)})
-    if metrics:
-        board = compare([run], sort_by=sort_by if sort_by in metrics else metrics[0], n_resamples=2000)
+    run = Run(name=results["run"]["name"], label=results["run"]["name"], key=(), setup=results["run"]["setup_sha256"],
+              results=results, dirs=[str(directory)], scores={row["article_id"]: row["scores"] for row in scores})
+    if any(run.values(m) for m in run.metric_info):
+        board = compare([run], n_resamples=2000)
         write_html_report([run], board, Path(directory) / "report.html")
 
 
-def write_html_report(runs: list[dict], board: dict, path: Path, title: str | None = None) -> None:
+def write_html_report(runs: list[Run], board: dict, path: Path, title: str | None = None) -> None:
     data = report_data(runs, board)
-    name = title or ("Run report: " + runs[0]["name"] if len(runs) == 1 else f"Comparison of {len(runs)} runs")
+    name = title or ("Run report: " + runs[0].label if len(runs) == 1 else f"Comparison of {len(runs)} runs")
     write_text_atomic(Path(path), render_html(data, bar_chart_svg(board), name))

@@ -1,95 +1,55 @@
-"""The leaderboard over a sweep's runs: read every job's ``results.json``, whatever the launcher.
-
-Runs with the same identity (same system output on the same articles, e.g. lead-3 under two
-decoding presets, which it ignores) are one row, listing their job directories. Shards of one
-evaluation set (``data.shard`` of ``data.num_shards``) run by the same system are merged into one
-row: its means weigh each shard by its number of articles, so they equal the means over all
-articles. Failed runs are listed with their error.
-"""
+"""The leaderboard over a sweep's runs, whatever the launcher: one row per system output (runs
+grouped and shards merged by harness.results), the metrics' headline columns, ranked by one
+metric in its own direction. Failed runs are listed with their error."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
-
-DEFAULT_COLUMNS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeLsum_f", "bertscore/f",
-                   "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
-                   "coverage/bullet_recall@entailment", "consistency/score@embedding", "consistency/score@entity")
+from harness.reports.text import aligned
+from harness.results import RunSet, arrow, default_sort, display_name, headline_metrics, load_runs, rank_value
 
 
-def collect_runs(sweep_dir: Path) -> list[dict]:
-    """Every run's results.json under ``sweep_dir`` (the sweep's job subdirectories)."""
-    runs = []
-    for path in sorted(Path(sweep_dir).glob("*/results.json"), key=lambda p: _job_order(p.parent.name)):
-        results = json.loads(path.read_text(encoding="utf-8"))
-        results["_dir"] = str(path.parent)
-        runs.append(results)
-    return runs
+def build_leaderboard(runset: RunSet, sort_by: str | None = None) -> dict:
+    info = runset.metric_info()
+    sort_by = sort_by or (default_sort(info) if info else None)
+    rows = [{"name": r.label, "dirs": r.dirs, "metrics": {m: r.mean(m) for m in info if r.mean(m) is not None},
+             "n_articles": r.n_articles, "generation": r.generation, "shards": r.shards} for r in runset.runs]
+    if sort_by:
+        rows.sort(key=lambda row: rank_value(info, sort_by, row["metrics"].get(sort_by)))
+    columns = headline_metrics(info)
+    if sort_by and sort_by not in columns:
+        columns.insert(0, sort_by)
+    return {"sort_by": sort_by, "columns": columns, "metric_info": {m: info[m] for m in columns if m in info},
+            "rows": rows, "failed": runset.failed}
 
 
-def _job_order(name: str):
-    return (0, int(name), "") if name.isdigit() else (1, 0, name)
-
-
-def build_leaderboard(runs: list[dict], sort_by: str) -> dict:
-    rows, failed, seen = [], [], {}
-    for results in runs:
-        if results.get("status") != "completed":
-            failed.append({"dir": results["_dir"], "name": results.get("run", {}).get("name"),
-                           "error": results.get("error")})
-            continue
-        key = group_key(results["run"])
-        if key in seen:
-            row = seen[key]
-            if results["run"].get("shard") not in row["shards"]:
-                _merge_shard(row, results)
-            row["dirs"].append(results["_dir"])
-            continue
-        row = {"name": results["run"]["name"], "dirs": [results["_dir"]], "metrics": dict(results["metrics"]),
-               "n_articles": results["run"]["n_articles"], "generation": dict(results["generation"]),
-               "shards": [results["run"].get("shard")],
-               "_n": {m: s["n"] for m, s in results.get("metric_stats", {}).items()}}
-        seen[key] = row
-        rows.append(row)
-    for row in rows:
-        row.pop("_n")
-    rows.sort(key=lambda r: -r["metrics"].get(sort_by, float("-inf")))
-    return {"sort_by": sort_by, "rows": rows, "failed": failed}
-
-
-def group_key(run: dict) -> tuple:
-    """Runs with equal keys are one row: the same system output on the same articles, or on
-    shards of the same evaluation set."""
-    shard = run.get("shard") or [0, 1]
-    if shard[1] > 1:
-        return run["identity_sha256"], "shards", run["data_source_sha256"]
-    return run["identity_sha256"], run["data_sha256"]
-
-
-def _merge_shard(row: dict, results: dict) -> None:
-    """Fold another shard's results into ``row``: means weighted by each metric's n."""
-    for metric, stats in results.get("metric_stats", {}).items():
-        n_old, n_new = row["_n"].get(metric, 0), stats["n"]
-        old = row["metrics"].get(metric, 0.0)
-        row["metrics"][metric] = (old * n_old + stats["mean"] * n_new) / (n_old + n_new)
-        row["_n"][metric] = n_old + n_new
-    row["n_articles"] += results["run"]["n_articles"]
-    for key in ("generated", "cached", "truncated", "empty"):
-        row["generation"][key] = row["generation"].get(key, 0) + results["generation"].get(key, 0)
-    row["shards"].append(results["run"].get("shard"))
-
-
-def render_leaderboard(board: dict, columns=DEFAULT_COLUMNS) -> str:
-    columns = [c for c in columns if any(c in r["metrics"] for r in board["rows"])]
-    header = ["rank", "run", *columns, "articles", "jobs"]
-    body = [[str(i), escape_md(r["name"]),
-             *(f"{r['metrics'][c]:.4f}" if c in r["metrics"] else "–" for c in columns),
+def _cells(board: dict) -> tuple[list[str], list[list[str]]]:
+    info = board["metric_info"]
+    header = ["rank", "run", *(f"{display_name(info, c)} {arrow(info, c)}".strip() for c in board["columns"]),
+              "articles", "jobs"]
+    body = [[str(i), r["name"], *(f"{r['metrics'][c]:.4f}" if c in r["metrics"] else "–" for c in board["columns"]),
              str(r["n_articles"]), ", ".join(Path(d).name for d in r["dirs"])]
             for i, r in enumerate(board["rows"], 1)]
-    text = [f"# Leaderboard (sorted by {escape_md(board['sort_by'])})", "", table(header, body)]
+    return header, body
+
+
+def _title(board: dict) -> str:
+    sort_by = board["sort_by"]
+    if not sort_by:
+        return "Leaderboard (no completed run)"
+    info = board["metric_info"]
+    way = {True: "higher is better", False: "lower is better"}.get(info.get(sort_by, {}).get("higher_is_better"),
+                                                                     "no better direction")
+    return f"Leaderboard (ranked by {display_name(info, sort_by)} [{sort_by}], {way})"
+
+
+def render_markdown(board: dict) -> str:
+    header, body = _cells(board)
+    text = [f"# {escape_md(_title(board))}", "", table([escape_md(h) for h in header],
+                                                       [[escape_md(c) for c in row] for row in body])]
     if board["failed"]:
         text += ["", "## Failed jobs", ""]
         text += [f"- {escape_md(Path(f['dir']).name)} {escape_md(str(f['name']))}: "
@@ -97,9 +57,17 @@ def render_leaderboard(board: dict, columns=DEFAULT_COLUMNS) -> str:
     return "\n".join(text) + "\n"
 
 
-def write_leaderboard(sweep_dir: Path, sort_by: str = "rouge/rougeLsum_f") -> tuple[dict, str]:
-    board = build_leaderboard(collect_runs(sweep_dir), sort_by)
-    text = render_leaderboard(board)
-    write_text_atomic(Path(sweep_dir) / "leaderboard.md", text)
+def render_terminal(board: dict) -> str:
+    header, body = _cells(board)
+    text = [_title(board), aligned(header, body)]
+    if board["failed"]:
+        text += ["", "failed jobs:"] + [f"  {Path(f['dir']).name} {f['name']}: {f['error']}" for f in board["failed"]]
+    return "\n".join(text) + "\n"
+
+
+def write_leaderboard(sweep_dir: Path, sort_by: str | None = None) -> tuple[dict, str]:
+    """leaderboard.md and leaderboard.json in ``sweep_dir``; returns the board and its terminal text."""
+    board = build_leaderboard(load_runs([sweep_dir]), sort_by)
+    write_text_atomic(Path(sweep_dir) / "leaderboard.md", render_markdown(board))
     write_json_atomic(Path(sweep_dir) / "leaderboard.json", board)
-    return board, text
+    return board, render_terminal(board)

@@ -12,11 +12,25 @@
   const fmt = (v) => (typeof v === "number" ? v.toFixed(3) : "–");
   const markKey = (run, article) => JSON.stringify([run, article]);
 
+  // Metric metadata comes from the metrics themselves (results.json metric_info): display name,
+  // direction (higher_is_better: true, false, or null for descriptive figures) and headline.
+  const info = data.metric_info;
+  const arrow = (m) => ({ true: " ↑", false: " ↓" })[String(info[m].higher_is_better)] || "";
+  const label = (m) => info[m].display + arrow(m);
+  // Best first in the metric's own direction; missing scores last.
+  const rankValue = (m, v) => (typeof v !== "number" || !isFinite(v)) ? Infinity
+    : (info[m].higher_is_better === false ? v : -v);
   const sortSelect = document.getElementById("sort-by");
-  for (const m of data.metrics) {
-    const option = el("option", { value: m }, m);
-    if (m === state.sortBy) option.selected = true;
-    sortSelect.appendChild(option);
+  const groups = [["headline", (m) => info[m].headline], ["more", (m) => !info[m].headline]];
+  for (const [name, keep] of groups) {
+    const group = el("optgroup", { label: name });
+    for (const m of Object.keys(info).filter(keep)) {
+      const option = el("option", { value: m }, label(m));
+      option.title = m;
+      if (m === state.sortBy) option.selected = true;
+      group.appendChild(option);
+    }
+    if (group.children.length) sortSelect.appendChild(group);
   }
   sortSelect.addEventListener("change", () => { state.sortBy = sortSelect.value; render(); });
 
@@ -34,7 +48,7 @@
   function summaryCard(article, summary, rank) {
     const card = el("div", { class: "summary", "data-run": summary.run, "data-article": article.id });
     const head = el("h3", {}, `${rank}. ${summary.run}`);
-    head.appendChild(el("span", { class: "metric" }, `${state.sortBy} = ${fmt(summary.scores[state.sortBy])}`));
+    head.appendChild(el("span", { class: "metric" }, `${label(state.sortBy)} = ${fmt(summary.scores[state.sortBy])}`));
     card.appendChild(head);
     const text = el("p", { class: "text" });
     if (summary.sentences.length) {
@@ -102,7 +116,8 @@
       for (const b of article.bullets) bullets.appendChild(el("li", {}, b));
       section.appendChild(bullets);
       const shown = article.summaries.filter((s) => !state.hidden.has(s.run));
-      shown.sort((a, b) => (b.scores[state.sortBy] ?? -Infinity) - (a.scores[state.sortBy] ?? -Infinity));
+      const order = (s) => rankValue(state.sortBy, s.scores[state.sortBy]);
+      shown.sort((a, b) => (order(a) === order(b) ? 0 : order(a) < order(b) ? -1 : 1));
       shown.forEach((s, i) => section.appendChild(summaryCard(article, s, i + 1)));
       main.appendChild(section);
     }

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from harness.metrics.consistency.entity_precision import problems as entity_problems
 from harness.reports.markdown import escape_md, table
+from harness.results import arrow, display_name, headline_metrics
 
-HEADLINE_METRICS = ("rouge/rouge1_f", "rouge/rouge2_f", "rouge/rougeL_f", "rouge/rougeLsum_f",
-                    "coverage/bullet_recall@lexical", "coverage/bullet_recall@semantic",
-                    "coverage/bullet_recall@entailment", "bertscore/f")
 COVERAGE_PREFIX = "coverage/bullets@"
 SENTENCES_PREFIX = "consistency/sentences@"
 
@@ -28,9 +26,12 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
                        f"{gen['truncated']} truncated ({gen['article_tokens_cut']} article tokens cut)"],
         ["commit", escape_md(str(results["provenance"]["git"]["commit"]))],
     ]), "", "## Mean scores", ""]
-    lines += [table(["metric", "mean", "95% CI", "n"], [
-        [escape_md(name), _fmt(stats["mean"]), f"[{stats['ci95'][0]:.4f}, {stats['ci95'][1]:.4f}]", str(stats["n"])]
-        for name, stats in results["metric_stats"].items()]), ""]
+    info = results["metric_info"]
+    lines += [table(["metric", "column", "mean", "95% CI", "n"], [
+        [escape_md(f"{display_name(info, name)} {arrow(info, name)}".strip()), escape_md(name), _fmt(stats["mean"]),
+         f"[{stats['ci95'][0]:.4f}, {stats['ci95'][1]:.4f}]", str(stats["n"])]
+        for name, stats in results["metric_stats"].items()]), "", "↑ higher is better, ↓ lower is better.", ""]
+    headline = headline_metrics(info)
 
     by_id = {a.id: a for a in articles}
     score_by_id = {s["article_id"]: s["scores"] for s in scores}
@@ -49,9 +50,10 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
                           "cut from the end to fit the model's input."]
         lines += bullet_coverage_table(score_by_id.get(article.id, {}))
         lines += consistency_table(score_by_id.get(article.id, {}))
-        shown = [m for m in HEADLINE_METRICS if m in score_by_id.get(article.id, {})]
+        shown = [m for m in headline if m in score_by_id.get(article.id, {})]
         if shown:
-            lines += ["", table([escape_md(m) for m in shown], [[_fmt(score_by_id[article.id][m]) for m in shown]])]
+            lines += ["", table([escape_md(display_name(info, m)) for m in shown],
+                                [[_fmt(score_by_id[article.id][m]) for m in shown]])]
         lines.append("")
     return "\n".join(lines)
 

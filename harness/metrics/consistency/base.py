@@ -13,19 +13,27 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric, count
 from harness.text.sentences import split_sentences
 
 
 class SentenceConsistency(Metric):
     name = "consistency"
     key: str
+    display: str  # the scorer, as people call it ("embedding support")
+    score_range: tuple[float, float] = (0.0, 1.0)
 
     def __init__(self, threshold: float):
         self.threshold = float(threshold)
 
     def describe(self) -> dict:
         return {"scorer": self.key, "threshold": self.threshold}
+
+    def columns(self) -> dict[str, Column]:
+        k, low, high = self.key, *self.score_range
+        return {f"score@{k}": Column(f"Consistency: {self.display}", headline=True, low=low, high=high),
+                f"min@{k}": Column(f"Least supported sentence: {self.display}", low=low, high=high),
+                f"unsupported@{k}": count(f"Unsupported sentences: {self.display}", higher_is_better=False)}
 
     @abstractmethod
     def judge(self, items: list[tuple[list[str], str]]) -> list[list[dict]]:

@@ -22,7 +22,7 @@ different event with a shared vocabulary can be flagged.
 from __future__ import annotations
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric, count
 from harness.metrics.coverage.lexical import LexicalMatcher
 from harness.text.entities import mentions
 from harness.text.numbers import dates_agree
@@ -63,6 +63,10 @@ class BulletContradiction(Metric):
 
             self.nli = NLIModel(nli_model, setting="metrics.consistency_bullets.nli_model")
         self._lexical = LexicalMatcher(n=1)
+
+    def columns(self) -> dict[str, Column]:
+        return {"contradiction_rate@bullets": Column("Sentences contradicting a bullet (share)", False, headline=True),
+                "contradicted@bullets": count("Sentences contradicting a bullet", higher_is_better=False)}
 
     def describe(self) -> dict:
         rule = self.nli.describe() if self.nli else {"rule": "number/date mismatch on the same topic",

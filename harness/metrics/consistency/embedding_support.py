@@ -22,10 +22,12 @@ from harness.text.sentences import split_sentences
 
 class EmbeddingSupport(SentenceConsistency):
     key = "embedding"
+    display = "embedding support"
+    score_range = (-1.0, 1.0)
 
-    def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5):
+    def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5, device: str = "auto"):
         super().__init__(threshold)
-        self.encoder = SentenceEncoder(model, setting="metrics.consistency_embedding.model")
+        self.encoder = SentenceEncoder(model, setting="metrics.consistency_embedding.model", device=device)
 
     def describe(self) -> dict:
         return {**super().describe(), **self.encoder.describe()}

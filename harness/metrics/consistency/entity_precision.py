@@ -25,6 +25,7 @@ set a car on fire", a role swap) scores perfectly; paraphrased names ("the Kreml
 
 from __future__ import annotations
 
+from harness.metrics.base import count
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.text.entities import Mention, article_index, mentions
 from harness.text.numbers import dates_agree
@@ -62,12 +63,17 @@ def problems(judged: dict) -> list[str]:
 
 class EntityPrecision(SentenceConsistency):
     key = "entity"
+    display = "names and numbers in the article"
 
     def __init__(self, threshold: float = 1.0):
         super().__init__(threshold)
 
     def describe(self) -> dict:
         return {**super().describe(), "ner": "spacy en_core_web_sm"}
+
+    def columns(self):
+        return {**super().columns(),
+                "unmatched@entity": count("Names and numbers not in the article", higher_is_better=False)}
 
     def judge(self, items):
         out = []

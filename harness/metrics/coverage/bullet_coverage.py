@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data.article import Article
-from harness.metrics.base import Metric
+from harness.metrics.base import Column, Metric, count
 from harness.metrics.coverage.matcher import BulletMatcher, Match
 from harness.text.sentences import split_sentences
 
@@ -40,11 +40,21 @@ def bullet_scores(match: Match) -> tuple[np.ndarray, list[int | None]]:
 class BulletCoverage(Metric):
     name = "coverage"
 
-    def __init__(self, matcher: BulletMatcher, threshold: float):
+    def __init__(self, matcher: BulletMatcher, threshold: float, key: str | None = None):
+        """``key`` names the columns (``bullet_recall@KEY``); default: the matcher's name. Two
+        configs with the same matcher need different keys."""
         self.matcher, self.threshold = matcher, float(threshold)
+        self.key = key or matcher.name
 
     def describe(self) -> dict:
         return {**self.matcher.describe(), "threshold": self.threshold}
+
+    def columns(self) -> dict[str, Column]:
+        m = self.key
+        return {f"bullet_recall@{m}": Column(f"Bullet recall ({m})", headline=True),
+                f"bullet_score@{m}": Column(f"Mean bullet score ({m})"),
+                f"bullets_covered@{m}": count(f"Bullets covered ({m})", higher_is_better=True),
+                f"bullets_total@{m}": count("Bullets", higher_is_better=None)}
 
     def score(self, summary: str, article: Article) -> dict:
         return self.score_many([(summary, article)])[0]
@@ -62,7 +72,7 @@ class BulletCoverage(Metric):
     def _row(self, bullets: list[str], sentences: list[str], match: Match) -> dict:
         scores, best = bullet_scores(match)
         covered = scores >= self.threshold
-        m = self.matcher.name
+        m = self.key
         return {
             f"bullet_recall@{m}": float(covered.mean()) if len(bullets) else 0.0,
             f"bullets_covered@{m}": int(covered.sum()),

@@ -1,0 +1,333 @@
+"""The results contract: what a run writes for others to read, and the one reader of it.
+
+Owns the schema version; reading a run directory (``results.json`` + ``scores.jsonl``), a sweep
+directory (its job directories) or a baseline file; grouping the runs that are one system output
+(the same identity on the same articles, e.g. lead-3 under two decoding presets it ignores) and
+merging the shards of one evaluation set; labelling runs from their values; and the metric
+metadata (direction, display name, headline, range) the metrics recorded. The leaderboard,
+``harness compare``, ``harness gate`` and report.html all read runs through here.
+
+Three names for a run, each for one job:
+- ``key`` (identity + articles): runs with one key are one row (one system output);
+- ``setup`` (``run.setup_sha256``: system name, prompt, decoding; not the weights): what was
+  asked of the system; the gate pairs a candidate with the baseline run of the same setup, so a
+  new model behind the same name is compared with the old one;
+- ``label``: what people read; the run's name, plus the overrides that tell it apart from other
+  runs of the same name (``decoding.max_new_tokens=24``), unique among the runs read together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+SCHEMA_VERSION = "2.0"
+BASELINE_KIND = "harness-baseline"
+
+
+class ResultsError(HarnessError):
+    """Results that cannot be read or compared; names the file and what is wrong."""
+
+
+@dataclass
+class Run:
+    """One row of a comparison: one system output over a set of articles (shards merged)."""
+
+    name: str
+    key: tuple
+    setup: str
+    results: dict  # the first results.json of the group
+    dirs: list[str] = field(default_factory=list)
+    scores: dict[str, dict] = field(default_factory=dict)  # article id -> metric -> value
+    articles: dict[str, str] = field(default_factory=dict)  # article id -> SHA-256 of its content
+    shards: list = field(default_factory=list)
+    generation: dict = field(default_factory=dict)  # counts summed over the group's directories
+    label: str = ""
+
+    @property
+    def n_articles(self) -> int:
+        return len(self.scores)
+
+    @property
+    def metric_info(self) -> dict[str, dict]:
+        return self.results.get("metric_info", {})
+
+    @property
+    def overrides(self) -> list[str]:
+        return list(self.results.get("provenance", {}).get("overrides") or [])
+
+    def values(self, metric: str) -> dict[str, float]:
+        """Article id -> this run's score for ``metric`` (numbers only, NaN kept)."""
+        return {a: float(s[metric]) for a, s in self.scores.items() if is_number(s.get(metric))}
+
+    def mean(self, metric: str) -> float | None:
+        xs = [x for x in self.values(metric).values() if math.isfinite(x)]
+        return sum(xs) / len(xs) if xs else None
+
+
+@dataclass
+class RunSet:
+    runs: list[Run]
+    failed: list[dict]  # {dir, name, error} of runs that did not complete
+
+    def metric_info(self) -> dict[str, dict]:
+        return merged_metric_info(self.runs)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --- reading files -------------------------------------------------------------------------------
+
+def read_json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot read it ({e.strerror or e})") from None
+    except ValueError as e:
+        raise ResultsError(f"{path}: not valid JSON ({e}); the file is damaged: rerun the run that wrote it") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def check_schema(data: dict, where) -> None:
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ResultsError(f"{where}: results schema version {version!r} differs from this harness's "
+                           f"{SCHEMA_VERSION!r}; runs compare only within one schema version (rerun it, or "
+                           "refresh the baseline with harness gate --update-baseline)")
+
+
+def _require(data: dict, where, *paths: str) -> None:
+    for dotted in paths:
+        node = data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ResultsError(f"{where}: missing {dotted!r}; the file is incomplete or not a harness "
+                                   "results file: rerun the run that wrote it")
+            node = node[part]
+
+
+def read_results(directory: Path) -> dict:
+    """A run directory's results.json, checked: schema version, and for a completed run the keys
+    every reader relies on."""
+    path = Path(directory) / "results.json"
+    results = read_json(path)
+    check_schema(results, path)
+    if results.get("status") == "completed":
+        _require(results, path, "run.name", "run.identity_sha256", "run.setup_sha256", "run.data_sha256",
+                 "metric_info", "metric_stats", "generation")
+    return results
+
+
+def read_scores(directory: Path) -> tuple[dict[str, dict], dict[str, str]]:
+    """(article id -> scores, article id -> content SHA-256) from a run directory's scores.jsonl."""
+    path = Path(directory) / "scores.jsonl"
+    out, hashes = {}, {}
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot read it ({e.strerror or e})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[row["article_id"]] = dict(row["scores"])
+            hashes[row["article_id"]] = row["article_sha256"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ResultsError(f"{path}, line {number}: not a scores row ({type(e).__name__}: {e}); "
+                               "rerun the run that wrote it") from None
+    return out, hashes
+
+
+def run_dirs(path: Path) -> list[Path]:
+    """``path`` itself when it is a run directory, else its job directories in job order."""
+    path = Path(path)
+    if (path / "results.json").is_file():
+        return [path]
+    if not path.is_dir():
+        raise ResultsError(f"{path}: no such run directory, sweep directory or baseline file")
+    found = sorted((p.parent for p in path.glob("*/results.json")), key=lambda p: _job_order(p.name))
+    if not found:
+        raise ResultsError(f"{path}: no run here (no results.json in it or in its subdirectories)")
+    return found
+
+
+def _job_order(name: str):
+    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
+# --- grouping, shards, labels --------------------------------------------------------------------
+
+def group_key(run: dict) -> tuple:
+    """Runs with equal keys are one row: the same system output on the same articles, or on
+    shards of the same evaluation set."""
+    shard = run.get("shard") or [0, 1]
+    if shard[1] > 1:
+        return run["identity_sha256"], "shards", run["data_source_sha256"]
+    return run["identity_sha256"], run["data_sha256"]
+
+
+def load_runs(paths, *, require_completed: bool = False) -> RunSet:
+    """Every run under ``paths`` (run directories, sweep directories, baseline files), grouped
+    and labelled. Failed runs are listed in ``failed`` (or an error with ``require_completed``)."""
+    runs: dict[tuple, Run] = {}
+    failed: list[dict] = []
+    for path in map(Path, paths):
+        if path.is_file():
+            for run in read_baseline(path):
+                runs.setdefault(run.key, run)
+            continue
+        for directory in run_dirs(path):
+            results = read_results(directory)
+            if results.get("status") != "completed":
+                entry = {"dir": str(directory), "name": (results.get("run") or {}).get("name"),
+                         "error": results.get("error") or f"status {results.get('status')!r}"}
+                if require_completed:
+                    raise ResultsError(f"{directory}: the run did not complete ({entry['error']})")
+                failed.append(entry)
+                continue
+            _add(runs, results, directory, *read_scores(directory))
+    out = list(runs.values())
+    assign_labels(out)
+    return RunSet(out, failed)
+
+
+def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict) -> None:
+    key = group_key(results["run"])
+    run = runs.get(key)
+    if run is None:
+        run = runs[key] = Run(name=results["run"]["name"], key=key, setup=results["run"]["setup_sha256"],
+                              results=results)
+    run.dirs.append(str(directory))
+    for count in ("generated", "cached", "truncated", "empty"):
+        run.generation[count] = run.generation.get(count, 0) + results["generation"].get(count, 0)
+    shard = results["run"].get("shard")
+    if shard not in run.shards:
+        run.shards.append(shard)
+    for article, values in scores.items():
+        run.scores.setdefault(article, values)
+        run.articles.setdefault(article, hashes[article])
+
+
+def assign_labels(runs: list[Run]) -> None:
+    """Each run's label: its name, plus the overrides that differ between runs of that name
+    (sorted), plus its first directory when even those do not tell them apart."""
+    by_name: dict[str, list[Run]] = {}
+    for run in runs:
+        by_name.setdefault(run.name, []).append(run)
+    for name, group in by_name.items():
+        if len(group) == 1:
+            group[0].label = name
+            continue
+        sets = [set(r.overrides) for r in group]
+        common = set.intersection(*sets)
+        for run, own in zip(group, sets, strict=True):
+            varying = sorted(own - common)
+            run.label = f"{name} ({', '.join(varying)})" if varying else name
+        labels = [r.label for r in group]
+        for run in group:
+            if labels.count(run.label) > 1:
+                run.label = f"{run.label} [{Path(run.dirs[0]).name}]"
+
+
+def find_run(runs: list[Run], query: str) -> Run:
+    """The run whose label is ``query``, else the one run whose label contains it."""
+    exact = [r for r in runs if r.label == query]
+    if exact:
+        return exact[0]
+    partial = [r for r in runs if query.lower() in r.label.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    labels = "; ".join(r.label for r in runs)
+    if not partial:
+        raise ResultsError(f"no run matches {query!r}; runs: {labels}")
+    raise ResultsError(f"{query!r} matches {len(partial)} runs ({'; '.join(r.label for r in partial)}); "
+                       "give more of the label")
+
+
+# --- baselines -------------------------------------------------------------------------------------
+
+def baseline_data(runset: RunSet, source: str, created_at: str) -> dict:
+    """A baseline file's content: per run its identity, metric metadata and per-article scalar scores."""
+    return {"schema_version": SCHEMA_VERSION, "kind": BASELINE_KIND, "created_at": created_at, "source": source,
+            "runs": [{"name": r.name, "label": r.label, "results": {
+                "schema_version": SCHEMA_VERSION, "status": "completed", "run": r.results["run"],
+                "metric_info": r.metric_info,
+                "provenance": {k: r.results.get("provenance", {}).get(k)
+                               for k in ("git", "system_identity", "overrides")}},
+                "shards": r.shards, "articles": r.articles,
+                "scores": {a: {m: v for m, v in s.items() if is_number(v)} for a, s in r.scores.items()}}
+                for r in runset.runs]}
+
+
+def read_baseline(path: Path) -> list[Run]:
+    data = read_json(path)
+    if data.get("kind") != BASELINE_KIND:
+        raise ResultsError(f"{path} is not a baseline file (kind {data.get('kind')!r}); give a run directory, "
+                           "a sweep directory or a file written by harness gate --update-baseline")
+    check_schema(data, path)
+    runs = []
+    for i, entry in enumerate(data.get("runs") or []):
+        where = f"{path}, run {i + 1}"
+        _require(entry, where, "name", "scores", "articles", "results.run.identity_sha256", "results.run.setup_sha256",
+                 "results.run.data_sha256", "results.metric_info")
+        results = entry["results"]
+        runs.append(Run(name=entry["name"], key=group_key(results["run"]), setup=results["run"]["setup_sha256"],
+                        results=results, dirs=[str(path)], scores=entry["scores"], articles=entry["articles"],
+                        shards=entry.get("shards", [])))
+    if not runs:
+        raise ResultsError(f"{path}: the baseline holds no run")
+    return runs
+
+
+# --- metric metadata -------------------------------------------------------------------------------
+
+def merged_metric_info(runs: list[Run]) -> dict[str, dict]:
+    """Metric metadata over runs, in the order the runs declare them (the first run's first)."""
+    info: dict[str, dict] = {}
+    for run in runs:
+        for name, meta in run.metric_info.items():
+            info.setdefault(name, meta)
+    return info
+
+
+def direction(info: dict, metric: str) -> bool | None:
+    """True: higher is better; False: lower is better; None: no better direction."""
+    return (info.get(metric) or {}).get("higher_is_better")
+
+
+def display_name(info: dict, metric: str) -> str:
+    return (info.get(metric) or {}).get("display") or metric
+
+
+def headline_metrics(info: dict) -> list[str]:
+    return [m for m, meta in info.items() if meta.get("headline")]
+
+
+def default_sort(info: dict) -> str:
+    """The metric rows are ranked by when none is given: the first headline metric."""
+    heads = headline_metrics(info)
+    if heads:
+        return heads[0]
+    if info:
+        return next(iter(info))
+    raise ResultsError("the runs declare no metrics")
+
+
+def rank_value(info: dict, metric: str, value: float | None) -> float:
+    """A number that sorts ascending from best to worst (missing values last)."""
+    if value is None or not math.isfinite(value):
+        return math.inf
+    return value if direction(info, metric) is False else -value
+
+
+def arrow(info: dict, metric: str) -> str:
+    return {True: "↑", False: "↓"}.get(direction(info, metric), "")
