@@ -35,6 +35,15 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
         assert ranked == ["lead-3", "reference-bullets"]  # lead-3 copies the article: support 1.0
         assert page.locator("div.summary").first.locator("h3").inner_text().startswith("1. lead-3")
+        # Lower is better: the summary with the fewest unsupported sentences (lead-3: 0) ranks first.
+        page.select_option("#sort-by", "consistency/unsupported@embedding")
+        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
+        assert ranked == ["lead-3", "reference-bullets"]
+        option = page.locator('#sort-by option[value="consistency/unsupported@embedding"]')
+        assert option.inner_text() == "Unsupported sentences: embedding support ↓"
+        assert option.evaluate("o => o.parentElement.label") == "more"
+        headline = page.locator('#sort-by optgroup[label="headline"] option').evaluate_all("os => os.map(o => o.value)")
+        assert headline[0] == "rouge/rougeLsum_f" and "extractive/words" not in headline
         page.locator('input[data-run="reference-bullets"]').uncheck()
         assert page.locator("div.summary").count() == 1
         page.locator('input[data-run="reference-bullets"]').check()

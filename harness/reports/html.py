@@ -23,10 +23,9 @@ from pathlib import Path
 
 from harness.io import read_jsonl, write_text_atomic
 from harness.metrics.consistency.entity_precision import problems as entity_problems
+from harness.reports import details
 from harness.results import Run, arrow, display_name, merged_metric_info
 
-COVERAGE = "coverage/bullets@"
-SENTENCES = "consistency/sentences@"
 MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
 
 
@@ -35,17 +34,16 @@ def _scalar(value) -> bool:
 
 
 def _summary_view(text: str, scores: dict) -> dict:
-    scorers = [k[len(SENTENCES):] for k in scores if k.startswith(SENTENCES)]
+    judged = details.sentences(scores)
     sentences = []
-    if scorers:
-        for i, first in enumerate(scores[SENTENCES + scorers[0]]):
-            verdicts = [{"scorer": k, "score": scores[SENTENCES + k][i]["score"],
-                         "supported": scores[SENTENCES + k][i]["supported"]} for k in scorers]
-            problems = [p for k in scorers for p in entity_problems(scores[SENTENCES + k][i])]
+    if judged:
+        for i, first in enumerate(next(iter(judged.values()))):
+            verdicts = [{"scorer": k, "score": v[i]["score"], "supported": v[i]["supported"]}
+                        for k, v in judged.items()]
+            problems = [p for v in judged.values() for p in entity_problems(v[i])]
             sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems})
-    coverage = {k[len(COVERAGE):]: v for k, v in scores.items() if k.startswith(COVERAGE)}
     return {"text": text, "scores": {k: v for k, v in scores.items() if _scalar(v)}, "sentences": sentences,
-            "coverage": coverage, "contradictions": scores.get("consistency/contradictions@bullets", [])}
+            "coverage": details.coverage(scores), "contradictions": details.contradictions(scores)}
 
 
 def report_data(runs: list[Run], board: dict) -> dict:
@@ -68,7 +66,7 @@ def report_data(runs: list[Run], board: dict) -> dict:
             scores = run.scores.get(row["article_id"], {})
             article = articles.setdefault(row["article_id"], {
                 "id": row["article_id"], "title": row["article_id"],
-                "bullets": [b["bullet"] for b in next((v for k, v in scores.items() if k.startswith(COVERAGE)), [])],
+                "bullets": [b["bullet"] for b in next(iter(details.coverage(scores).values()), [])],
                 "summaries": []})
             article["summaries"].append({"run": run.label, **_summary_view(row["text"], scores)})
     scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}

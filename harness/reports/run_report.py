@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from harness.metrics.consistency.entity_precision import problems as entity_problems
+from harness.reports import details
 from harness.reports.markdown import escape_md, table
 from harness.results import arrow, display_name, headline_metrics
-
-COVERAGE_PREFIX = "coverage/bullets@"
-SENTENCES_PREFIX = "consistency/sentences@"
 
 
 def _fmt(value) -> str:
@@ -61,10 +59,10 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
 def bullet_coverage_table(scores: dict) -> list[str]:
     """Editors' view of one summary: each bullet, ✓/✗ (and score) by every coverage matcher in the
     run, and the summary sentence that covers it (by the first matcher that finds it covered)."""
-    matchers = [k[len(COVERAGE_PREFIX):] for k in scores if k.startswith(COVERAGE_PREFIX)]
-    if not matchers:
+    found_by = details.coverage(scores)
+    if not found_by:
         return []
-    per_matcher = [scores[COVERAGE_PREFIX + m] for m in matchers]
+    matchers, per_matcher = list(found_by), list(found_by.values())
     rows = []
     for i, bullet in enumerate(per_matcher[0]):
         marks = [f"{'✓' if found[i]['covered'] else '✗'} {found[i]['score']:.2f}" for found in per_matcher]
@@ -79,10 +77,10 @@ def consistency_table(scores: dict) -> list[str]:
     """Editors' view of one summary's factual consistency: each summary sentence with ✓/✗ (and
     score) by every consistency scorer in the run, the names and numbers the article does not
     contain, and contradictions of the bullets."""
-    scorers = [k[len(SENTENCES_PREFIX):] for k in scores if k.startswith(SENTENCES_PREFIX)]
+    judged_by = details.sentences(scores)
+    scorers, per_scorer = list(judged_by), list(judged_by.values())
     lines = []
-    if scorers and scores[SENTENCES_PREFIX + scorers[0]]:
-        per_scorer = [scores[SENTENCES_PREFIX + k] for k in scorers]
+    if scorers and per_scorer[0]:
         rows = []
         for i, sentence in enumerate(per_scorer[0]):
             marks = [f"{'✓' if judged[i]['supported'] else '✗'} {judged[i]['score']:.2f}" for judged in per_scorer]
@@ -92,7 +90,7 @@ def consistency_table(scores: dict) -> list[str]:
                                                                                                strict=True)]
         lines += ["", f"**Factual consistency against the article** (unsupported sentences: {', '.join(unsupported)})",
                   "", table(["#", "summary sentence", *scorers, "not supported by the article"], rows)]
-    for found in scores.get("consistency/contradictions@bullets", []):
+    for found in details.contradictions(scores):
         lines += ["", f"Contradicts a bullet: “{escape_md(found['sentence'])}” vs “{escape_md(found['bullet'])}” "
                       f"({escape_md(found['reason'])})"]
     return lines
