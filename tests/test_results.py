@@ -111,3 +111,14 @@ def test_shards_merge_into_one_row_over_all_articles(tmp_path, cache_dir, seed_a
     assert merged.mean("rouge/rougeLsum_f") == pytest.approx(whole.mean("rouge/rougeLsum_f"))
     (row,) = build_leaderboard(load_runs([tmp_path / "sweep"]))["rows"]
     assert row["n_articles"] == 4
+
+
+def test_readers_do_not_import_the_run():
+    """The reports read results through harness.results: none of them needs harness.run (no cycle)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, harness.reports.compare, harness.reports.leaderboard, harness.reports.html, harness.gate; "
+            "print('harness.run' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
