@@ -37,4 +37,6 @@ def write_jsonl_atomic(path: Path, rows) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Rows of a JSON Lines file. Lines end at "\\n" only: U+2028, U+0085 and the like are
+    characters inside a JSON string (we write them raw, ``ensure_ascii=False``), not line ends."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").split("\n") if line.strip()]

@@ -135,3 +135,15 @@ def test_terminal_output_is_plain_text(runs_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "reference-bullets" in done.stdout and "reference\\-bullets" not in done.stdout
     assert "&" not in done.stdout and "ROUGE-Lsum F1 ↑" in done.stdout
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{broken", "not a marks file exported from report.html (invalid JSON"),
+    ('{"exported_at": "x"}', 'expected {"marks": [...]}'),
+])
+def test_malformed_marks_file_is_named(runs_dir, tmp_path, content, message):
+    marks = tmp_path / "marks.json"
+    marks.write_text(content)
+    done = harness("compare", str(runs_dir), "--marks", str(marks), cache_dir=tmp_path)
+    assert done.returncode == 2 and f"--marks {marks}" in done.stderr and message in done.stderr
+    assert "Traceback" not in done.stderr

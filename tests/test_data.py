@@ -156,3 +156,26 @@ def test_hub_id_with_unreachable_hub_fails_at_once(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
     with pytest.raises(DataError, match="cannot be reached"):
         load_articles("someone/cnn_dailymail_nonexistent")
+
+
+def test_line_separators_inside_json_strings_survive_a_run(tmp_path, cache_dir, seed_article):
+    """U+2028, U+2029 and U+0085 are characters inside a JSON string, not line ends: a run over such
+    a record completes, and every file it writes reads back with them intact."""
+    import json
+
+    from harness.io import read_jsonl
+    from harness.run import run
+
+    from .test_run import config
+
+    odd = "Astana\u2028police\u0085shooting\u2029report"
+    data = tmp_path / "odd.jsonl"
+    data.write_text(json.dumps({"id": "x\u2028y", "title": odd, "paragraphs": list(seed_article.paragraphs),
+                                "bullets": [odd, *seed_article.bullets[1:]]}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    results = run(config("system=bullets", f"data.path={data}", "metrics=[rouge]"), tmp_path / "run")
+    assert results["status"] == "completed" and results["run"]["n_articles"] == 1
+    (ref,) = read_jsonl(tmp_path / "run" / "references.jsonl")
+    assert ref["id"] == "x\u2028y" and ref["title"] == odd and ref["bullets"][0] == odd
+    (row,) = read_jsonl(tmp_path / "run" / "scores.jsonl")
+    assert row["article_id"] == "x\u2028y"

@@ -106,7 +106,7 @@ def _read_json_rows(file: Path) -> list[dict]:
         numbered = list(enumerate(rows, 1))
     else:
         numbered = []
-        for lineno, line in enumerate(text.splitlines(), 1):
+        for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 is text in JSON
             if not line.strip():
                 continue
             try:

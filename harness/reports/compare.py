@@ -134,7 +134,7 @@ def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str]
     (accept = 1, reject = 0) over the marked summaries of these runs."""
     by_name = {r.label: r for r in runs}
     labelled = [(m["run"], m["article_id"], 1.0 if m["mark"] == "accept" else 0.0) for m in marks
-                if m.get("mark") in ("accept", "reject") and m.get("run") in by_name
+                if isinstance(m, dict) and m.get("mark") in ("accept", "reject") and m.get("run") in by_name
                 and m.get("article_id") in by_name[m["run"]].scores]
     out = {}
     for metric in metrics:
