@@ -18,29 +18,20 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from harness.config import build
-from harness.errors import RunDirError
-from harness.io import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from harness.errors import ConfigError
+from harness.generation import generate
+from harness.io import write_jsonl_atomic, write_text_atomic
+from harness.metrics.base import declared_columns
 from harness.metrics.score_cache import ScoreCache, metric_fingerprint, score_key
 from harness.provenance import git_state, machine, package_versions, text_sha256
 from harness.reports.html import write_run_html
 from harness.reports.run_report import render_run_report
+from harness.results import SCHEMA_VERSION
+from harness.run_dir import check_run_dir, publish_results
 from harness.stats.bootstrap import bootstrap_mean
-from harness.systems.generation_cache import GenerationCache, cache_key
+from harness.systems.generation_cache import GenerationCache
 
-SCHEMA_VERSION = "1.0"
 log = logging.getLogger(__name__)
-
-
-def check_run_dir(output_dir: Path) -> None:
-    results = output_dir / "results.json"
-    if results.exists():
-        try:
-            status = json.loads(results.read_text(encoding="utf-8")).get("status")
-        except ValueError:
-            status = None
-        if status == "completed":
-            raise RunDirError(f"{output_dir} already holds a finished run; a finished run is never "
-                              "overwritten. Run again in a new directory (hydra.run.dir=PATH).")
 
 
 def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
@@ -57,7 +48,10 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     system = build(cfg, "system")
     prompt = build(cfg, "prompt")
     decoding = build(cfg, "decoding")
+    if not cfg.get("metrics"):
+        raise ConfigError("no metrics to score with (metrics is empty): give at least one, e.g. metrics=[rouge]")
     metrics = {name: build(cfg.metrics, name) for name in cfg.metrics}
+    metric_info = declared_columns(metrics)  # before generating: two configs writing one column fail here
     t_setup = time.perf_counter()
 
     identity = system.identity(prompt, decoding)
@@ -73,6 +67,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     t_scored = time.perf_counter()
 
     uses_prompt = system.uses_prompt
+    stats = aggregate(scores, metric_info, seed=cfg.seed)
     results = {
         "schema_version": SCHEMA_VERSION,
         "status": "completed",
@@ -85,6 +80,10 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
             "n_articles": len(articles),
             "seed": cfg.seed,
             "identity_sha256": text_sha256(json.dumps(identity, sort_keys=True)),
+            # What was asked (not the weights): the gate pairs baseline and candidate runs by it.
+            "setup_sha256": text_sha256(json.dumps({"system": system.name, **({
+                "prompt": prompt.template, "decoding": decoding.identity()} if uses_prompt else {})},
+                sort_keys=True)),
             "data_sha256": text_sha256(json.dumps(sorted(a.content_hash for a in articles))),
             # The evaluation set before sharding: shards of one set share it, and are merged.
             "shard": [cfg.data.get("shard", 0), cfg.data.get("num_shards", 1)],
@@ -92,7 +91,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
                                                           if k != "shard"}, sort_keys=True, default=str)),
         },
         "metrics": {},
-        "metric_stats": aggregate(scores, seed=cfg.seed),
+        "metric_info": {name: meta for name, meta in metric_info.items() if name in stats},
+        "metric_stats": stats,
         "generation": counts,
         "scoring": scoring,
         "provenance": {
@@ -115,58 +115,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     write_run_html(results, scores, output_dir)
     results["provenance"]["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
-    write_json_atomic(output_dir / "results.json", results)
+    publish_results(output_dir, results)  # under the directory's lock, never over a finished run
     return results
-
-
-def generate(system, identity: dict, articles, prompt, decoding, cache: GenerationCache, *, progress: bool = True):
-    """One summary per article, from the cache when its key (``identity`` + article) is there;
-    counts generated and cached."""
-    rows, counts = [], {"generated": 0, "cached": 0, "truncated": 0, "article_tokens_cut": 0,
-                        "empty": 0, "output_tokens": 0, "seconds": 0.0}
-    bar = tqdm(articles, desc=f"generate {system.name}", unit="article", disable=not progress)
-    for article in bar:
-        key = cache_key(identity, article)
-        generation, cached = cached_or_generated(
-            cache, key, lambda a=article: system.summarize(a, prompt, decoding).to_dict(), identity, article.id)
-        if not cached:
-            counts["generated"] += 1
-            counts["output_tokens"] += generation["output_tokens"] or 0
-            counts["seconds"] += generation["seconds"]
-            if counts["seconds"] > 0 and counts["output_tokens"]:
-                bar.set_postfix(tok_s=f"{counts['output_tokens'] / counts['seconds']:.1f}")
-        else:
-            counts["cached"] += 1
-        if generation["article_tokens_cut"]:
-            counts["truncated"] += 1
-            counts["article_tokens_cut"] += generation["article_tokens_cut"]
-            log.warning("article %s: %d of %d tokens cut from the end to fit the model's input", article.id,
-                        generation["article_tokens_cut"], generation["article_tokens"])
-        if not generation["text"].strip():
-            counts["empty"] += 1
-            log.warning("article %s: %s produced an empty summary", article.id, system.name)
-        rows.append({"article_id": article.id, "system": system.name,
-                     "prompt": prompt.name if system.uses_prompt else None,
-                     "decoding": decoding.name if system.uses_prompt else None,
-                     "cached": cached, "cache_key": key, **generation})
-    counts["seconds"] = round(counts["seconds"], 3)
-    counts["tokens_per_s"] = round(counts["output_tokens"] / counts["seconds"], 2) if counts["seconds"] else None
-    return rows, counts
-
-
-def cached_or_generated(cache: GenerationCache, key: str, make, identity: dict, article_id: str) -> tuple[dict, bool]:
-    """(generation, whether it came from the cache). Generating holds the key's lock and looks
-    again first, so workers sharing the cache never make the same summary twice."""
-    generation = cache.get(key)
-    if generation is not None:
-        return generation, True
-    with cache.lock(key):
-        generation = cache.get(key)
-        if generation is not None:
-            return generation, True
-        generation = make()
-        cache.put(key, generation, identity, article_id)
-        return generation, False
 
 
 def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | None = None, *,
@@ -188,22 +138,34 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
             if cache:
                 cache.put(keys[i], computed)
         counts[name] = {"computed": len(missing), "cached": len(pairs) - len(missing)}
+        declared = metric.columns()
         for i, v in enumerate(values):
+            undeclared = [k for k, x in v.items() if _scalar(x) and k not in declared]
+            if undeclared:
+                raise TypeError(f"metric {name!r} ({type(metric).__name__}) wrote columns its columns() does not "
+                                f"declare: {undeclared}")
             merged[i].update({f"{metric.name}/{k}": x for k, x in v.items()})
-    rows = [{"article_id": row["article_id"], "system": row["system"], "scores": s}
-            for row, s in zip(summaries, merged, strict=True)]
+    rows = [{"article_id": row["article_id"], "article_sha256": by_id[row["article_id"]].content_hash,
+             "system": row["system"], "scores": s} for row, s in zip(summaries, merged, strict=True)]
     return rows, counts
 
 
-def aggregate(scores: list[dict], seed: int = 0) -> dict:
-    """Mean, standard deviation, n and a 95% bootstrap interval over articles of every scalar score."""
-    values: dict[str, list[float]] = {}
+def _scalar(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def aggregate(scores: list[dict], metric_info: dict, seed: int = 0) -> dict:
+    """Mean, standard deviation, n and a 95% bootstrap interval over articles of every declared
+    scalar score, in the order the metrics declare them."""
+    values: dict[str, list[float]] = {name: [] for name in metric_info}
     for row in scores:
         for name, value in row["scores"].items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                values.setdefault(name, []).append(float(value))
+            if name in values and _scalar(value) and math.isfinite(value):
+                values[name].append(float(value))
     stats = {}
     for name, xs in values.items():
+        if not xs:
+            continue
         mean = sum(xs) / len(xs)
         std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
         interval = bootstrap_mean(xs, seed=seed)

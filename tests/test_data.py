@@ -1,6 +1,7 @@
 """Reference loading: every supported format, and bad records named by file, record and field."""
 
 import json
+import re
 
 import pytest
 
@@ -179,3 +180,29 @@ def test_line_separators_inside_json_strings_survive_a_run(tmp_path, cache_dir, 
     assert ref["id"] == "x\u2028y" and ref["title"] == odd and ref["bullets"][0] == odd
     (row,) = read_jsonl(tmp_path / "run" / "scores.jsonl")
     assert row["article_id"] == "x\u2028y"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (("data.limit=true",), "data.limit must be a positive integer, got True"),
+    (("data.num_shards=4", "data.shard=2"), "data.shard=2 of data.num_shards=4 holds no articles: the set has 1; "
+                                            "use at most 1 shards"),
+])
+def test_runs_over_no_articles_are_refused(tmp_path, cache_dir, overrides, message):
+    from harness.errors import DataError
+    from harness.run import run
+
+    from .test_run import config
+
+    with pytest.raises(DataError, match=re.escape(message)):
+        run(config("system=lead3", *overrides), tmp_path / "run")
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_a_run_with_no_metrics_is_refused(tmp_path, cache_dir):
+    from harness.errors import ConfigError
+    from harness.run import run
+
+    from .test_run import config
+
+    with pytest.raises(ConfigError, match=re.escape("no metrics to score with (metrics is empty)")):
+        run(config("system=lead3", "metrics=[]"), tmp_path / "run")

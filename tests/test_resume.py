@@ -1,5 +1,6 @@
 """A run killed with SIGKILL mid-generation resumes by running the same command: the summaries
-finished before the kill come from the cache, and the final scores equal an uninterrupted run's."""
+finished before the kill come from the cache, and the final scores equal an uninterrupted run's;
+batched, the resumed summaries are byte-identical to an uninterrupted batched run's."""
 
 import json
 import os
@@ -12,14 +13,14 @@ from harness.io import read_jsonl
 
 from .conftest import ROOT
 
-# The same `harness run`, with each generation slowed down so the kill lands mid-generation.
+# The same `harness run`, with each generate() call (one batch) slowed down so the kill lands mid-generation.
 SLOW = ("import sys, time\n"
         "import harness.systems.language_model as lm\n"
-        "original = lm.CausalLM.summarize\n"
+        "original = lm.CausalLM.summarize_batch\n"
         "def slow(self, *args, **kwargs):\n"
         "    time.sleep(0.7)\n"
         "    return original(self, *args, **kwargs)\n"
-        "lm.CausalLM.summarize = slow\n"
+        "lm.CausalLM.summarize_batch = slow\n"
         "from harness.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n")
 
@@ -29,11 +30,19 @@ def _command(model_dir, data, run_dir):
             f"data.path={data}", "metrics=[rouge,coverage_lexical]", f"hydra.run.dir={run_dir}", "progress=false"]
 
 
+def _six_articles(path, seed_article, *, lengths=False):
+    """Six articles of the seed's paragraphs, rotated; with ``lengths``, short heads of the body of
+    different lengths (so a batch pads)."""
+    paragraphs, words = list(seed_article.paragraphs), seed_article.body.split()
+    path.write_text("".join(json.dumps({
+        "id": f"a{i}", "title": f"T{i}",
+        "paragraphs": [" ".join(words[:2 + 3 * i])] if lengths else paragraphs[i:] + paragraphs[:i],
+        "bullets": list(seed_article.bullets)}) + "\n" for i in range(6)))
+    return path
+
+
 def test_sigkill_mid_generation_then_rerun_reuses_finished_summaries(tmp_path, tiny_causal_dir, seed_article):
-    data = tmp_path / "six.jsonl"
-    paragraphs = list(seed_article.paragraphs)
-    data.write_text("".join(json.dumps({"id": f"a{i}", "title": f"T{i}", "paragraphs": paragraphs[i:] + paragraphs[:i],
-                                        "bullets": list(seed_article.bullets)}) + "\n" for i in range(6)))
+    data = _six_articles(tmp_path / "six.jsonl", seed_article)
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     run_dir = tmp_path / "run"
     args = _command(tiny_causal_dir, data, run_dir)
@@ -68,3 +77,47 @@ def test_sigkill_mid_generation_then_rerun_reuses_finished_summaries(tmp_path, t
     again = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=600)
     assert again.returncode != 0 and "never overwritten" in again.stderr  # a finished run stays as it is
+
+
+def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries(tmp_path, tiny_causal_dir,
+                                                                                   seed_article):
+    data = _six_articles(tmp_path / "six.jsonl", seed_article, lengths=True)
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    run_dir = tmp_path / "run"
+    args = [*_command(tiny_causal_dir, data, run_dir), "system.batch_size=2", "system.dtype=bfloat16"]
+    process = subprocess.Popen([sys.executable, "-c", SLOW, *args], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    generations = tmp_path / "cache" / "generations"
+    deadline = time.monotonic() + 240
+    while len(list(generations.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.05)
+    time.sleep(0.2)  # into the next batch's generate()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    entries = sorted(generations.glob("*/*.json"))
+    assert 2 <= len(entries) < 6 and not (run_dir / "results.json").exists()
+    entries[0].unlink()  # as if killed between a batch's two writes: that batch is missing one summary
+    finished = len(entries) - 1
+
+    rerun = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "not deterministic" not in rerun.stderr  # the batch's cached member came out identical
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["generation"]["batch_size"] == 2
+    assert (results["generation"]["cached"], results["generation"]["generated"]) == (finished, 6 - finished)
+
+    clean_env = {**env, "HARNESS_CACHE_DIR": str(tmp_path / "clean-cache")}
+    clean_args = [*_command(tiny_causal_dir, data, tmp_path / "clean"), "system.batch_size=2", "system.dtype=bfloat16"]
+    clean = subprocess.run([sys.executable, "-m", "harness", *clean_args], cwd=ROOT, env=clean_env,
+                           capture_output=True, text=True, timeout=600)
+    assert clean.returncode == 0, clean.stderr
+
+    def made(directory):
+        return [{k: row[k] for k in ("article_id", "text", "input_tokens", "output_tokens", "cache_key")}
+                for row in read_jsonl(directory / "summaries.jsonl")]
+
+    assert made(run_dir) == made(tmp_path / "clean")
+    assert len({row["input_tokens"] for row in made(run_dir)}) > 1  # batches were padded
+    assert read_jsonl(run_dir / "scores.jsonl") == read_jsonl(tmp_path / "clean" / "scores.jsonl")

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from harness.errors import ConfigError, ModelLoadError
-from harness.systems import model_store
+from harness.models import store
 from harness.systems.decoding import Decoding
 from harness.systems.extractive import LeadK, ReferenceBullets
 from harness.systems.language_model import CausalLM, Seq2SeqLM
@@ -73,9 +73,9 @@ def test_decoding_identity_has_seed_only_when_sampling():
 def test_causal_lm_generates_deterministically_and_loads_once(tiny_causal_dir, seed_article):
     system = CausalLM(model=str(tiny_causal_dir))
     first = system.summarize(seed_article, PROMPT, GREEDY)
-    loaded = model_store.loaded_count()
+    loaded = store.loaded_count()
     second = CausalLM(model=str(tiny_causal_dir)).summarize(seed_article, PROMPT, GREEDY)
-    assert model_store.loaded_count() == loaded  # a second system on the same weights reuses them
+    assert store.loaded_count() == loaded  # a second system on the same weights reuses them
     assert first.text == second.text and first.output_tokens == second.output_tokens
     assert 0 < first.output_tokens <= 8
     assert first.input_tokens <= 64 - 8  # context 64 minus max_new_tokens

@@ -27,9 +27,10 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
     then shard ``shard`` of ``num_shards`` (every ``num_shards``-th article from the ``shard``-th),
     so that N workers split one evaluation set between them."""
     for name, value in (("limit", limit), ("sample", sample)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise DataError(f"data.{name} must be a positive integer, got {value}", field=name)
-    if not isinstance(num_shards, int) or num_shards < 1 or not isinstance(shard, int) or not 0 <= shard < num_shards:
+    if (not isinstance(num_shards, int) or isinstance(num_shards, bool) or num_shards < 1
+            or not isinstance(shard, int) or isinstance(shard, bool) or not 0 <= shard < num_shards):
         raise DataError(f"data.shard must be in 0..data.num_shards-1, got shard={shard}, num_shards={num_shards}",
                         field="shard")
     local = Path(path).expanduser()
@@ -59,6 +60,9 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
 
         keep = set(random.Random(sample_seed).sample(range(len(articles)), sample))
         articles = [a for i, a in enumerate(articles) if i in keep]
+    if shard >= len(articles):
+        raise DataError(f"data.shard={shard} of data.num_shards={num_shards} holds no articles: the set has "
+                        f"{len(articles)}; use at most {len(articles)} shards", file=str(path), field="shard")
     return articles[shard::num_shards]
 
 

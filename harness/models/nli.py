@@ -11,6 +11,7 @@ Recommended hub ids (SummaC benchmark, Laban et al. 2022, SummaC-ZS with that mo
 ``tals/albert-xlarge-vitaminc-mnli`` (the paper's default; CogenSumm/FactCC/Polytope ROC AUC
 73.1/83.7/60.3), ``microsoft/deberta-large-mnli`` and ``roberta-large-mnli`` (the paper's
 alternatives, a few points lower on average). A small one for CPU: ``cross-encoder/nli-deberta-v3-xsmall``.
+``device``: see `harness.models.device` (default ``auto``); weights stay float32.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness.errors import ModelLoadError
+from harness.models.device import identity_fields, input_device
+from harness.models.store import load_model
 from harness.systems.model_source import resolve_model
-from harness.systems.model_store import load_model
 
 ENTAILMENT, CONTRADICTION, NEUTRAL = 0, 1, 2
 
@@ -47,18 +49,20 @@ class NLIModel:
     """Batched NLI probabilities; ``setting`` names the model's config key in error messages."""
 
     def __init__(self, model: str, revision: str | None = None, batch_size: int = 16, max_length: int = 512,
-                 trust_remote_code: bool = False, setting: str = "nli.model"):
+                 trust_remote_code: bool = False, setting: str = "nli.model", device: str = "auto"):
         from transformers import AutoModelForSequenceClassification
 
         self.spec, self.batch_size, self.max_length = model, batch_size, max_length
         self.source = resolve_model(model, revision=revision)
-        self._model, self._tokenizer = load_model(AutoModelForSequenceClassification, self.source,
+        self._model, self._tokenizer = load_model(AutoModelForSequenceClassification, self.source, device=device,
                                                   trust_remote_code=trust_remote_code, setting=setting)
+        self.device = input_device(self._model)
         self.columns = label_columns(self._model.config.id2label)
         self.truncated_pairs = 0
 
     def describe(self) -> dict:
-        return {"model": self.spec, **self.source.fingerprint(), "labels": dict(self._model.config.id2label)}
+        return {"model": self.spec, **self.source.fingerprint(), "labels": dict(self._model.config.id2label),
+                **identity_fields(self.device)}
 
     def probabilities(self, premises: list[str], hypotheses: list[str]) -> np.ndarray:
         """(n, 3) array: columns ENTAILMENT, CONTRADICTION, NEUTRAL; each row sums to 1."""
@@ -76,7 +80,7 @@ class NLIModel:
             # A pair that fills max_length exactly was (almost surely) cut.
             self.truncated_pairs += int((batch["attention_mask"].sum(dim=1) >= self.max_length).sum())
             with torch.no_grad():
-                probs = torch.softmax(self._model(**batch).logits.float(), dim=-1).numpy()
+                probs = torch.softmax(self._model(**batch.to(self.device)).logits.float(), dim=-1).cpu().numpy()
             for index, column in self.columns.items():
                 out[idx, column] += probs[:, index]
         return out

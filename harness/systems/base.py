@@ -1,8 +1,13 @@
-"""The system interface: an identity (everything that changes its output) and `summarize`."""
+"""The system interface: an identity (everything that changes its output), `summarize`, and
+`summarize_batch` for several articles at once (``batch_size`` of them: `harness.generation` forms
+the batches). A system reports decoding progress inside a batch with `report_tokens`.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 from harness.data.article import Article
@@ -25,15 +30,36 @@ class Generation:
         return asdict(self)
 
 
+_TOKEN_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar("token_progress", default=None)
+
+
+def report_tokens(n: int) -> None:
+    """Called by a system while it generates: ``n`` more tokens made (shown as live progress)."""
+    callback = _TOKEN_PROGRESS.get()
+    if callback is not None:
+        callback(n)
+
+
+def token_progress(callback: Callable[[int], None] | None):
+    """Route `report_tokens` calls to ``callback`` until the returned token is reset."""
+    return _TOKEN_PROGRESS.set(callback)
+
+
 class System(ABC):
     """Produces a summary of an article.
 
     ``uses_prompt`` says whether the prompt template and decoding preset change the output;
     when False they are left out of the identity, so runs that differ only there are the same.
+    ``batch_size``: how many articles `summarize_batch` gets at once (an int; language models also
+    take ``"auto"``). ``batch_changes_output``: whether an article's summary depends on the other
+    articles of its batch (padding changes a model's float results); then the generation cache
+    keys each summary by its whole batch.
     """
 
     name: str
     uses_prompt: bool = False
+    batch_size: int | str = 1
+    batch_changes_output: bool = False
 
     @abstractmethod
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
@@ -42,3 +68,7 @@ class System(ABC):
     @abstractmethod
     def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
         """The summary of one article."""
+
+    def summarize_batch(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding) -> list[Generation]:
+        """The summaries of several articles, in their order (default: one `summarize` each)."""
+        return [self.summarize(article, prompt, decoding) for article in articles]

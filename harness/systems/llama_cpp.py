@@ -15,14 +15,13 @@ import time
 
 from harness.data.article import Article
 from harness.errors import ConfigError, ModelLoadError
+from harness.models.store import get_or_load
 from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
 from harness.systems.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
-
-_LOADED: dict[tuple, object] = {}
 
 
 class _Tokens:
@@ -56,16 +55,15 @@ class LlamaCppLM(System):
                 "decoding": decoding.identity(), "versions": versions_of("llama-cpp-python")}
 
     def load(self):
-        key = (self.source.location, self.source.gguf_file, self.n_ctx, self.n_threads)
-        if key not in _LOADED:
-            try:
-                from llama_cpp import Llama
-            except ImportError as e:
-                raise ModelLoadError("the llama.cpp backend needs the optional extra: "
-                                     "pip install -e '.[llamacpp]' (compiles llama.cpp, about 5 minutes)") from e
-            path = f"{self.source.location}/{self.source.gguf_file}"
-            _LOADED[key] = Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
-        return _LOADED[key]
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ModelLoadError("the llama.cpp backend needs the optional extra: "
+                                 "pip install -e '.[llamacpp]' (compiles llama.cpp, about 5 minutes)") from e
+        path = f"{self.source.location}/{self.source.gguf_file}"
+        key = ("llama_cpp", self.source.location, self.source.gguf_file, self.n_ctx, self.n_threads)
+        return get_or_load(key, lambda: Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                              verbose=False))
 
     def _render(self, llama, text: str) -> list[int]:
         from jinja2.sandbox import ImmutableSandboxedEnvironment

@@ -18,9 +18,10 @@ from harness.models.nli import ENTAILMENT, NLIModel
 class EntailmentMatcher(BulletMatcher):
     name = "entailment"
 
-    def __init__(self, model: str, batch_size: int = 16, max_length: int = 512, trust_remote_code: bool = False):
+    def __init__(self, model: str, batch_size: int = 16, max_length: int = 512, trust_remote_code: bool = False,
+                 device: str = "auto"):
         self.nli = NLIModel(model, batch_size=batch_size, max_length=max_length, trust_remote_code=trust_remote_code,
-                            setting="metrics.coverage_entailment.matcher.model")
+                            setting="metrics.coverage_entailment.matcher.model", device=device)
 
     def describe(self) -> dict:
         return {"matcher": self.name, **self.nli.describe()}

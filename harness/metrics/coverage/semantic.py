@@ -15,8 +15,9 @@ from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 class SemanticMatcher(BulletMatcher):
     name = "semantic"
 
-    def __init__(self, model: str = EMBEDDED_ENCODER, batch_size: int = 64):
-        self.encoder = SentenceEncoder(model, batch_size=batch_size, setting="metrics.coverage_semantic.matcher.model")
+    def __init__(self, model: str = EMBEDDED_ENCODER, batch_size: int = 64, device: str = "auto"):
+        self.encoder = SentenceEncoder(model, batch_size=batch_size, setting="metrics.coverage_semantic.matcher.model",
+                                       device=device)
 
     def describe(self) -> dict:
         return {"matcher": self.name, **self.encoder.describe()}
