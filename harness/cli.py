@@ -11,10 +11,14 @@ commands:
                          -m runs the sweep set in conf/config.yaml, or the one you give)
   leaderboard SWEEP_DIR  (re)write the leaderboard of a sweep directory
   gate --baseline PATH --candidate DIR [--metric NAME:TOL ...] [--config NAME] [--allow-missing]
+       [--format text|markdown|json|junit]
                          fail (exit 1) when quality dropped beyond noise; exit 2 on unusable input
   gate --update-baseline --baseline FILE --candidate DIR
                          write DIR's per-article scores as the new baseline file
 
+  track DIR [--tracker mlflow|wandb] [--tracking-uri URI] [--experiment NAME]
+                         log a run or sweep directory to an experiment tracker (the runs a
+                         tracker that was down missed; already logged ones are skipped)
   compare DIR [DIR ...] [--sort-by M] [--metric M ...] [--reference RUN] [--format F]
           [--marks FILE] [--out DIR]
                          leaderboard over runs and sweeps with 95% CIs and paired
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return meta_eval(rest)
     if command == "compare":
         return compare(rest)
+    if command == "track":
+        return track(rest)
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -72,8 +78,8 @@ def gate(args: list[str]) -> int:
     import argparse
     from pathlib import Path
 
+    from harness import gate as g
     from harness.errors import HarnessError
-    from harness.gate import load_gate_config, render_gate, run_gate, write_baseline, write_gate_outputs
 
     parser = argparse.ArgumentParser(prog="harness gate", description="Paired bootstrap regression gate.")
     parser.add_argument("--baseline", required=True, help="baseline file, run directory or sweep directory")
@@ -81,19 +87,22 @@ def gate(args: list[str]) -> int:
     parser.add_argument("--metric", action="append", default=[], metavar="NAME:TOLERANCE",
                         help="gate this metric (replaces the config's list); repeatable")
     parser.add_argument("--config", default="default", help="conf/gate/NAME.yaml (default: default)")
-    parser.add_argument("--out", help="where to write gate.json and gate.md (default: the candidate directory)")
+    parser.add_argument("--out", help="where to write gate.json, gate.md, gate.xml (default: the candidate directory)")
     parser.add_argument("--update-baseline", action="store_true",
                         help="write the candidate's scores to --baseline instead of gating")
     parser.add_argument("--allow-missing", action="store_true",
                         help="gate the baseline runs the candidate has, listing the others (default: exit 2)")
+    parser.add_argument("--format", choices=g.GATE_FORMATS, default="text",
+                        help="what to print: a text table (default), Markdown, the JSON report, or JUnit XML; "
+                             "gate.json, gate.md and gate.xml (JUnit) are written whatever the format")
     options = parser.parse_args(args)
     try:
         if options.update_baseline:
-            baseline = write_baseline(options.candidate, options.baseline)
+            baseline = g.write_baseline(options.candidate, options.baseline)
             print(f"baseline {options.baseline}: {len(baseline['runs'])} runs from {options.candidate}: "
                   + "; ".join(f"{r['label']} ({len(r['scores'])} articles)" for r in baseline["runs"]))
             return 0
-        config = load_gate_config(options.config)
+        config = g.load_gate_config(options.config)
         tolerances = dict(config["metrics"])
         if options.metric:
             tolerances = {}
@@ -105,16 +114,54 @@ def gate(args: list[str]) -> int:
                     sep = ""
                 if not sep or not name:
                     raise HarnessError(f"--metric {item!r}: expected NAME:TOLERANCE, e.g. rouge/rougeLsum_f:0.02")
-        report = run_gate(options.baseline, options.candidate, tolerances, config,
+        report = g.run_gate(options.baseline, options.candidate, tolerances, config,
                           allow_missing=options.allow_missing)
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(render_gate(report, markdown=False), end="")
+    print(g.render_gate_as(report, options.format), end="")
     out = Path(options.out or options.candidate)
-    write_gate_outputs(report, out)
-    print(f"written: {out / 'gate.json'}, {out / 'gate.md'}")
+    g.write_gate_outputs(report, out)
+    # Only the text format shares stdout with this line: JSON and XML stay parseable.
+    print(f"written: {', '.join(str(out / name) for name in g.GATE_FILES)}",
+          file=sys.stdout if options.format == "text" else sys.stderr)
     return 0 if report["passed"] else 1
+
+
+def track(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+
+    parser = argparse.ArgumentParser(prog="harness track", description="Log finished runs to an experiment tracker.")
+    parser.add_argument("path", help="a run directory or a sweep directory")
+    parser.add_argument("--tracker", choices=["mlflow", "wandb"], default="mlflow")
+    parser.add_argument("--tracking-uri", help="MLflow: the tracking URI (default: MLFLOW_TRACKING_URI, else "
+                                               "runs/mlflow.db); W&B: ignored (use wandb sync for offline runs)")
+    parser.add_argument("--experiment", default="harness", help="MLflow experiment / W&B project (default: harness)")
+    options = parser.parse_args(args)
+    try:
+        if options.tracker == "wandb":
+            from harness.tracking.wandb import WandbBackend
+
+            done = WandbBackend(project=options.experiment).log_path(Path(options.path))
+        else:
+            from harness.tracking.mlflow import MlflowBackend
+
+            backend = MlflowBackend(options.tracking_uri, options.experiment)
+            done = backend.log_path(Path(options.path))
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # the tracker's own error (unreachable, refused): one line, exit 1
+        from harness.tracking.callback import one_line
+
+        print(f"error: could not log {options.path} ({one_line(e)})", file=sys.stderr)
+        return 1
+    print(f"logged {len(done['logged'])} run(s), {len(done['already_logged'])} already logged"
+          + (f"; sweep run {done['parent_run_id']}" if done.get("parent_run_id") else ""))
+    return 0
 
 
 def compare(args: list[str]) -> int:
@@ -148,7 +195,13 @@ def compare(args: list[str]) -> int:
                             n_resamples=options.n_resamples)
         agreement = None
         if options.marks:
-            marks = json.loads(Path(options.marks).read_text(encoding="utf-8"))
+            try:
+                marks = json.loads(Path(options.marks).read_text(encoding="utf-8"))
+            except ValueError as e:
+                raise HarnessError(f"--marks {options.marks}: not a marks file exported from report.html "
+                                   f"(invalid JSON: {e})") from None
+            if not isinstance(marks, (dict, list)) or (isinstance(marks, dict) and "marks" not in marks):
+                raise HarnessError(f"--marks {options.marks}: expected {{\"marks\": [...]}} as report.html exports it")
             agreement = cmp.agreement_with_marks(runs, marks.get("marks", marks), board["metrics"])
             board["agreement_with_marks"] = agreement
     except (HarnessError, OSError, ValueError) as e:

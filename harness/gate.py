@@ -209,6 +209,9 @@ def _rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+GATE_FORMATS = ("text", "markdown", "json", "junit")
+
+
 def render_gate(report: dict, markdown: bool) -> str:
     header, rows = _rows(report)
     verdict = "PASSED" if report["passed"] else f"FAILED: {', '.join(report['failed'])}"
@@ -220,6 +223,82 @@ def render_gate(report: dict, markdown: bool) -> str:
                       f"gate {verdict}"]) + "\n"
 
 
+def verdict_line(comparison: dict, metric: dict) -> str:
+    """One metric's verdict in a sentence: what changed, its interval, the tolerance, pass or fail."""
+    d = metric["difference"]
+    worse = "fell" if metric["higher_is_better"] else "rose"
+    outcome = (f"{worse} beyond the tolerance {metric['tolerance']:g}" if metric["verdict"] == "fail"
+               else f"within the tolerance {metric['tolerance']:g}")
+    return (f"{comparison['candidate_run']}: {metric['metric']} {outcome}: baseline {metric['baseline']:.4f}, "
+            f"candidate {metric['candidate']:.4f}, difference {d['mean']:+.4f} "
+            f"[{d['confidence']:.0%} CI {d['low']:+.4f}, {d['high']:+.4f}] over {d['n']} articles")
+
+
+def render_gate_json(report: dict) -> str:
+    import json
+
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_gate_junit(report: dict) -> str:
+    """JUnit XML: one testsuite per paired run, one testcase per gated metric (a failure element
+    with the verdict line when it failed); baseline runs with no candidate (``--allow-missing``)
+    are a suite of skipped testcases, one per gated metric. Warnings go to ``system-out``."""
+    import xml.etree.ElementTree as ET
+
+    gated = [m["metric"] for m in report["comparisons"][0]["metrics"]] if report["comparisons"] else []
+    root = ET.Element("testsuites", name="harness gate")
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for comp in report["comparisons"]:
+        suite = ET.SubElement(root, "testsuite", name=f"gate: {comp['candidate_run']}")
+        failures = 0
+        for m in comp["metrics"]:
+            case = ET.SubElement(suite, "testcase", classname=comp["candidate_run"], name=m["metric"])
+            line = verdict_line(comp, m)
+            if m["verdict"] == "fail":
+                failures += 1
+                ET.SubElement(case, "failure", message=line, type="QualityRegression").text = line
+            else:
+                ET.SubElement(case, "system-out").text = line
+        _counts(suite, totals, tests=len(comp["metrics"]), failures=failures, skipped=0)
+    if report["skipped"]:
+        suite = ET.SubElement(root, "testsuite", name="gate: not gated (no candidate run)")
+        for label in report["skipped"]:
+            for metric in gated:
+                case = ET.SubElement(suite, "testcase", classname=label, name=metric)
+                ET.SubElement(case, "skipped", message=f"{label}: not gated: the candidate has no run with its setup")
+        _counts(suite, totals, tests=len(report["skipped"]) * len(gated), failures=0,
+                skipped=len(report["skipped"]) * len(gated))
+    if report["warnings"]:
+        ET.SubElement(root, "system-out").text = "\n".join(f"warning: {w}" for w in report["warnings"])
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _counts(suite, totals: dict, **counts: int) -> None:
+    for key, value in {**counts, "errors": 0}.items():
+        suite.set(key, str(value))
+        if key in totals:
+            totals[key] += value
+
+
+def render_gate_as(report: dict, fmt: str) -> str:
+    """The gate report in one of GATE_FORMATS."""
+    renderers = {"text": lambda: render_gate(report, markdown=False), "markdown": lambda: render_gate(report, True),
+                 "json": lambda: render_gate_json(report), "junit": lambda: render_gate_junit(report)}
+    if fmt not in renderers:
+        raise GateInputError(f"no gate format {fmt!r}: choose one of {', '.join(GATE_FORMATS)}")
+    return renderers[fmt]()
+
+
+GATE_FILES = ("gate.json", "gate.md", "gate.xml")
+
+
 def write_gate_outputs(report: dict, out_dir: Path) -> None:
+    """gate.json (the report), gate.md (for a PR comment or job summary), gate.xml (JUnit, for CI's test view)."""
     write_json_atomic(out_dir / "gate.json", report)
     write_text_atomic(out_dir / "gate.md", render_gate(report, markdown=True))
+    write_text_atomic(out_dir / "gate.xml", render_gate_junit(report))

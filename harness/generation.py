@@ -61,10 +61,11 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
             if n in todo:
                 progress_bar.batch(len(batch))
             try:
-                found = cached_or_generated(cache, [keys[i] for i in batch], lambda b=batch: [
-                    g.to_dict() for g in system.summarize_batch([articles[i] for i in b], prompt, decoding)],
-                    batch_identity(system, identity, articles, batch), [articles[i].id for i in batch],
-                    on_tokens=progress_bar.tokens)
+                found = cached_or_generated(cache, [keys[i] for i in batch], maker(system, articles, batch, prompt,
+                                                                                   decoding),
+                                            batch_identity(system, identity, articles, batch),
+                                            [articles[i].id for i in batch], whole_batch=system.batch_changes_output,
+                                            on_tokens=progress_bar.tokens)
             except Exception as e:
                 if not is_out_of_memory(e):
                     raise
@@ -125,13 +126,23 @@ def batch_keys(system, identity: dict, articles, batch: list[int]) -> list[str]:
     return [cache_key(ident, articles[i]) for i in batch]
 
 
+def maker(system, articles, batch: list[int], prompt, decoding):
+    """``make(positions)`` for `cached_or_generated`: the generations of those members of ``batch``."""
+    def make(positions: list[int]) -> list[dict]:
+        chosen = [articles[batch[p]] for p in positions]
+        return [g.to_dict() for g in system.summarize_batch(chosen, prompt, decoding)]
+    return make
+
+
 def cached_or_generated(cache: GenerationCache, keys: list[str], make, identity: dict, article_ids: list[str], *,
-                        on_tokens=None) -> list[tuple[dict, bool]]:
-    """(generation, whether it came from the cache) per key of one batch. ``make()`` generates the
-    whole batch; it runs holding every key's lock, after looking again, and only when a summary is
-    still missing, so workers sharing the cache never make the same summary twice. A regenerated
-    batch keeps its members that were cached; if one came out different, the model is not
-    deterministic here and a warning says so."""
+                        whole_batch: bool = True, on_tokens=None) -> list[tuple[dict, bool]]:
+    """(generation, whether it came from the cache) per key of one batch. ``make(positions)``
+    generates those members of the batch; it runs holding every key's lock, after looking again,
+    and only when a summary is still missing, so workers sharing the cache never make the same
+    summary twice. With ``whole_batch`` (a system whose summaries depend on their batch mates) the
+    whole batch is regenerated and its members that were cached are kept (if one came out
+    different, the model is not deterministic here and a warning says so); without it only the
+    missing members are generated (a served model: no request is paid twice)."""
     found = [cache.get(key) for key in keys]
     if all(g is not None for g in found):
         return [(g, True) for g in found]
@@ -141,18 +152,20 @@ def cached_or_generated(cache: GenerationCache, keys: list[str], make, identity:
         found = [cache.get(key) for key in keys]
         if all(g is not None for g in found):
             return [(g, True) for g in found]
+        positions = list(range(len(keys))) if whole_batch else [p for p, g in enumerate(found) if g is None]
         reset = token_progress(on_tokens)
         try:
-            made = make()
+            made = dict(zip(positions, make(positions), strict=True))
         finally:
             reset.var.reset(reset)
         out = []
-        for key, article_id, old, new in zip(keys, article_ids, found, made, strict=True):
+        for p, (key, article_id, old) in enumerate(zip(keys, article_ids, found, strict=True)):
+            new = made.get(p)
             if old is None:
                 cache.put(key, new, identity, article_id)
                 out.append((new, False))
             else:
-                if old["text"] != new["text"]:
+                if new is not None and old["text"] != new["text"]:
                     log.warning("article %s: regenerating its batch gave a different summary than the cached "
                                 "one (the model is not deterministic on this device); keeping the cached one",
                                 article_id)
@@ -179,11 +192,9 @@ def resolve_batch_size(system, identity, articles, order, prompt, decoding, cach
         progress_bar.batch(len(batch))
         try:
             first = cached_or_generated(
-                cache, batch_keys(system, identity, articles, batch),
-                lambda b=batch: [g.to_dict() for g in system.summarize_batch([articles[i] for i in b], prompt,
-                                                                             decoding)],
+                cache, batch_keys(system, identity, articles, batch), maker(system, articles, batch, prompt, decoding),
                 batch_identity(system, identity, articles, batch), [articles[i].id for i in batch],
-                on_tokens=progress_bar.tokens)
+                whole_batch=system.batch_changes_output, on_tokens=progress_bar.tokens)
             progress_bar.done()
             break
         except Exception as e:

@@ -187,3 +187,21 @@ def test_progress_moves_inside_a_batch():
     bar.retry()  # out of memory: the batch starts over at a smaller size
     assert bar.bar.n == pytest.approx(6)
     bar.close()
+
+
+def test_a_system_whose_batch_mates_do_not_matter_generates_only_the_missing(tmp_path):
+    """Served models (``batch_changes_output = False``): a batch with cached members sends only the
+    missing articles, so no request is paid for twice."""
+
+    class Independent(Fake):
+        batch_changes_output = False
+
+    articles = [article(i) for i in range(6)]
+    cache = GenerationCache(tmp_path)
+    identity = Independent().identity(PROMPT, GREEDY)
+    first, _ = generate(Independent(batch_size=4), identity, articles[2:4], PROMPT, GREEDY, cache, progress=False)
+    again = Independent(batch_size=4)
+    rows, counts = generate(again, identity, articles, PROMPT, GREEDY, cache, progress=False)
+    assert again.calls == [["a5", "a4"], ["a1", "a0"]]  # a3 and a2 of the first batch were cached
+    assert (counts["generated"], counts["cached"]) == (4, 2)
+    assert [r["text"] for r in rows[2:4]] == [r["text"] for r in first]

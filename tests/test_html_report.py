@@ -40,7 +40,7 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
         assert ranked == ["lead-3", "reference-bullets"]
         option = page.locator('#sort-by option[value="consistency/unsupported@embedding"]')
-        assert option.inner_text() == "Unsupported sentences: embedding support ↓"
+        assert option.inner_text() == "Unsupported sentences (embedding) ↓"
         assert option.evaluate("o => o.parentElement.label") == "more"
         headline = page.locator('#sort-by optgroup[label="headline"] option').evaluate_all("os => os.map(o => o.value)")
         assert headline[0] == "rouge/rougeLsum_f" and "extractive/words" not in headline

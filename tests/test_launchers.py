@@ -1,6 +1,8 @@
 """Sweeps through Hydra launchers (basic, joblib, submitit_local, Ray): the same leaderboard
 whatever runs the jobs; a failed job is listed; workers share the generation cache without
-duplicating work; shards of one evaluation set merge into one row."""
+duplicating work; shards of one evaluation set merge into one row. Without a launcher's extra
+its tests skip, naming the extra (in CI, where .ci/run installs them all, they fail), and
+`harness run -m +launcher=X` says which extra to install."""
 
 import importlib.util
 import json
@@ -10,19 +12,35 @@ import sys
 
 import pytest
 
+from harness.app import missing_launcher_plugin
+
 from .conftest import ROOT
 from .test_cli import harness
 from .test_resume import SLOW
 
-LAUNCHERS = {"joblib": "hydra_plugins.hydra_joblib_launcher",
-             "submitit_local": "hydra_plugins.hydra_submitit_launcher", "ray": "hydra_plugins.hydra_ray_launcher"}
+# The extra that installs each launcher's plugin (pyproject.toml).
+EXTRAS = {"joblib": "joblib", "submitit_local": "slurm", "slurm": "slurm", "ray": "ray"}
+PLUGINS = {"joblib": "hydra_plugins.hydra_joblib_launcher", "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+           "slurm": "hydra_plugins.hydra_submitit_launcher", "ray": "hydra_plugins.hydra_ray_launcher"}
+
+# `harness run` with the launcher plugins' package made absent, as on a machine without the extras.
+NO_PLUGINS = ("import sys\n"
+              "class NotInstalled:\n"
+              "    def find_spec(self, name, path=None, target=None):\n"
+              "        if name.split('.')[0] == 'hydra_plugins':\n"
+              "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+              "sys.meta_path.insert(0, NotInstalled())\n"
+              "from harness.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
 
 
 def need(launcher: str) -> None:
-    if launcher in LAUNCHERS and importlib.util.find_spec(LAUNCHERS[launcher]) is None:
+    """Skip (fail in CI) when the launcher's plugin is not installed, naming the extra."""
+    reason = missing_launcher_plugin(launcher)
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail(f"the {launcher} launcher is missing in CI: .ci/run installs its extra")
-        pytest.skip(f"the {launcher} launcher plugin is not installed (pip install -e '.[{launcher}]')")
+            pytest.fail(f"{reason} (CI: .ci/run installs every launcher extra)")
+        pytest.skip(reason)
 
 
 def sweep(tmp_path, launcher: str, *overrides, name=None):
@@ -107,3 +125,54 @@ def test_shards_of_one_set_merge_into_one_row(tmp_path, seed_article):
         assert row["metrics"][metric] == pytest.approx(value), metric
     compared = harness("compare", str(tmp_path / "sharded"), "--format", "json", cache_dir=tmp_path)
     assert json.loads(compared.stdout)["rows"][0]["n_articles"] == 5
+
+
+def _absent(monkeypatch, *modules):
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name in modules:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+@pytest.mark.parametrize("launcher", sorted(EXTRAS))
+def test_a_missing_launcher_plugin_skips_its_tests_naming_the_extra(launcher, monkeypatch):
+    _absent(monkeypatch, PLUGINS[launcher])
+    monkeypatch.delenv("CI", raising=False)
+    expected = (f"+launcher={launcher} needs the Hydra launcher plugin {PLUGINS[launcher]}, which is not "
+                f"installed: pip install -e '.[{EXTRAS[launcher]}]'")
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        need(launcher)
+    assert skipped.value.msg == expected
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        need(launcher)
+    assert failed.value.msg == f"{expected} (CI: .ci/run installs every launcher extra)"
+
+
+def test_every_launcher_option_is_known_and_basic_needs_no_plugin(monkeypatch):
+    from harness.config import CONF_DIR
+
+    assert sorted(p.stem for p in (CONF_DIR / "launcher").glob("*.yaml")) == sorted([*EXTRAS, "basic"])
+    _absent(monkeypatch, *PLUGINS.values())
+    assert missing_launcher_plugin("basic") is None
+
+
+def test_a_missing_launcher_plugin_is_our_error_naming_the_extra(tmp_path):
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "+launcher=joblib", "system=lead3",
+                           f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr == ("error: +launcher=joblib needs the Hydra launcher plugin "
+                           "hydra_plugins.hydra_joblib_launcher, which is not installed: pip install -e '.[joblib]'\n")
+    assert not (tmp_path / "sweep").exists()
+    hydra_launcher = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "hydra/launcher=submitit_slurm"],
+                                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert hydra_launcher.returncode == 1
+    assert hydra_launcher.stderr == ("error: hydra/launcher=submitit_slurm needs the Hydra launcher plugin "
+                                     "hydra_plugins.hydra_submitit_launcher, which is not installed: "
+                                     "pip install -e '.[slurm]'\n")

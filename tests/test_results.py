@@ -67,7 +67,7 @@ def test_results_record_metric_info_in_declared_order(tmp_path, cache_dir):
     info = on_disk["metric_info"]
     assert list(info)[:3] == ["rouge/rougeLsum_f", "rouge/rouge1_f", "rouge/rouge2_f"]
     assert info["consistency/contradiction_rate@bullets"] == {
-        "display": "Sentences contradicting a bullet (share)", "higher_is_better": False, "headline": True,
+        "display": "Bullet contradictions", "higher_is_better": False, "headline": True,
         "range": [0.0, 1.0], "metric": "consistency_bullets"}
     assert list(results["metric_stats"]) == [m for m in info if m in results["metric_stats"]]
 

@@ -20,7 +20,7 @@ from harness.text.sentences import split_sentences
 class SentenceConsistency(Metric):
     name = "consistency"
     key: str
-    display: str  # the scorer, as people call it ("embedding support")
+    display: str  # the summary score's name in reports ("Embedding support")
     score_range: tuple[float, float] = (0.0, 1.0)
 
     def __init__(self, threshold: float):
@@ -31,9 +31,9 @@ class SentenceConsistency(Metric):
 
     def columns(self) -> dict[str, Column]:
         k, low, high = self.key, *self.score_range
-        return {f"score@{k}": Column(f"Consistency: {self.display}", headline=True, low=low, high=high),
-                f"min@{k}": Column(f"Least supported sentence: {self.display}", low=low, high=high),
-                f"unsupported@{k}": count(f"Unsupported sentences: {self.display}", higher_is_better=False)}
+        return {f"score@{k}": Column(self.display, headline=True, low=low, high=high),
+                f"min@{k}": Column(f"{self.display}, weakest sentence", low=low, high=high),
+                f"unsupported@{k}": count(f"Unsupported sentences ({k})", higher_is_better=False)}
 
     @abstractmethod
     def judge(self, items: list[tuple[list[str], str]]) -> list[list[dict]]:

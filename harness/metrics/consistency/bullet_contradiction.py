@@ -65,7 +65,7 @@ class BulletContradiction(Metric):
         self._lexical = LexicalMatcher(n=1)
 
     def columns(self) -> dict[str, Column]:
-        return {"contradiction_rate@bullets": Column("Sentences contradicting a bullet (share)", False, headline=True),
+        return {"contradiction_rate@bullets": Column("Bullet contradictions", False, headline=True),
                 "contradicted@bullets": count("Sentences contradicting a bullet", higher_is_better=False)}
 
     def describe(self) -> dict:

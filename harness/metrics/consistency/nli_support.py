@@ -30,7 +30,7 @@ from harness.text.sentences import split_sentences
 
 class NLISupport(SentenceConsistency):
     key = "nli"
-    display = "NLI support (SummaC-ZS)"
+    display = "NLI support"
     score_range = (-1.0, 1.0)
 
     def __init__(self, model: str, threshold: float = 0.0, batch_size: int = 16, max_length: int = 512,
