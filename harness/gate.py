@@ -137,13 +137,14 @@ def articles_needed(differences: list[float], baseline: list[float], meta: dict,
 
 
 def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, confidence: float = 0.95,
-            n_resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], list[str]]:
-    """One verdict per gated metric for a baseline run and a candidate run, and warnings."""
+            n_resamples: int = 10_000, seed: int = 0) -> list[dict]:
+    """One verdict per gated metric for a baseline run and a candidate run, with about how many
+    articles its interval needs to resolve the tolerance (``articles_needed``)."""
     changed = sorted(a for a in set(base.articles) & set(cand.articles) if base.articles[a] != cand.articles[a])
     if changed:
         raise GateInputError(f"{cand.label}: {len(changed)} articles have the baseline's ids but other contents "
                              f"({', '.join(changed[:5])}); gate on the same evaluation set")
-    verdicts, warnings = [], []
+    verdicts = []
     for metric, tolerance in tolerances.items():
         higher = direction(info, metric)
         if metric in info and higher is None:
@@ -152,16 +153,31 @@ def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, c
         ids, b, c = _articles_and_values(base, cand, metric)
         diff = paired_difference(c, b, confidence=confidence, n_resamples=n_resamples, seed=seed)
         worse = diff.low > tolerance if higher is False else diff.high < -tolerance
-        verdicts.append({"metric": metric, "higher_is_better": higher is not False, "tolerance": tolerance,
-                         "baseline": sum(b) / len(b), "candidate": sum(c) / len(c), "difference": diff.to_dict(),
-                         "verdict": "fail" if worse else "pass"})
         needed, why = articles_needed([x - y for x, y in zip(c, b, strict=True)], b, info.get(metric, {}),
                                       tolerance, confidence)
-        if len(ids) < max(needed, 2):
-            warnings.append(f"{cand.label}: {metric}: {len(ids)} article(s); resolving a change of {tolerance:g} "
-                            f"at {confidence:.0%} takes about {max(needed, 2)} ({why})"
-                            + ("; with one article the interval is the point difference" if len(ids) == 1 else ""))
-    return verdicts, warnings
+        verdicts.append({"metric": metric, "higher_is_better": higher is not False, "tolerance": tolerance,
+                         "baseline": sum(b) / len(b), "candidate": sum(c) / len(c), "difference": diff.to_dict(),
+                         "verdict": "fail" if worse else "pass", "articles_needed": max(needed, 2),
+                         "articles_needed_basis": why})
+    return verdicts
+
+
+def size_warnings(comparisons: list[dict], confidence: float) -> list[str]:
+    """One line per gated metric whose intervals rest on fewer articles than they need to resolve
+    its tolerance (the largest need over the runs)."""
+    lines = []
+    for metric in dict.fromkeys(m["metric"] for c in comparisons for m in c["metrics"]):
+        short = [(c, m) for c in comparisons for m in c["metrics"]
+                 if m["metric"] == metric and m["difference"]["n"] < m["articles_needed"]]
+        if not short:
+            continue
+        n = min(m["difference"]["n"] for _, m in short)
+        _, worst = max(short, key=lambda cm: cm[1]["articles_needed"])
+        lines.append(f"{metric}: {n} article(s) in {len(short)} of {len(comparisons)} runs; resolving a change of "
+                     f"{worst['tolerance']:g} at {confidence:.0%} takes about {worst['articles_needed']} "
+                     f"({worst['articles_needed_basis']})"
+                     + ("; with one article the interval is the point difference" if n == 1 else ""))
+    return lines
 
 
 def sampling_warnings(cand: Run) -> list[str]:
@@ -181,11 +197,12 @@ def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config
     report = {"baseline": str(baseline_path), "candidate": str(candidate_path), "comparisons": [], "warnings": [],
               "skipped": [b.label for b in skipped], "not_in_baseline": [c.label for c in extra]}
     for base, cand in pairs:
-        verdicts, warnings = compare(base, cand, tolerances, info, confidence=config["confidence"],
-                                     n_resamples=config["n_resamples"], seed=config["seed"])
+        verdicts = compare(base, cand, tolerances, info, confidence=config["confidence"],
+                           n_resamples=config["n_resamples"], seed=config["seed"])
         report["comparisons"].append({"baseline_run": base.label, "candidate_run": cand.label,
                                       "n_articles": cand.n_articles, "metrics": verdicts})
-        report["warnings"] += warnings + sampling_warnings(cand)
+        report["warnings"] += sampling_warnings(cand)
+    report["warnings"] += size_warnings(report["comparisons"], config["confidence"])
     report["warnings"] += [f"not gated (no candidate run): {label}" for label in report["skipped"]]
     report["warnings"] += [f"not gated (no baseline run): {label}" for label in report["not_in_baseline"]]
     failed = [f"{c['candidate_run']}: {m['metric']}" for c in report["comparisons"] for m in c["metrics"]

@@ -95,8 +95,8 @@ def test_one_article_warns_with_the_number_of_articles_needed(runs, capsys):
                         "--metric", "rouge/rougeLsum_f:0.02", "--out", runs / "gate-one")
     # (1.959964 x 0.5 / 0.02)^2 = 2400.9: sigma is the widest a 0-1 metric allows, with no spread to see.
     assert code == 0
-    assert ("warning: lead-3: rouge/rougeLsum_f: 1 article(s); resolving a change of 0.02 at 95% takes about 2401 "
-            "(σ = 0.500, the widest spread a 0 to 1 metric allows); with one article the interval is the point "
+    assert ("warning: rouge/rougeLsum_f: 1 article(s) in 1 of 1 runs; resolving a change of 0.02 at 95% takes about "
+            "2401 (σ = 0.500, the widest spread a 0 to 1 metric allows); with one article the interval is the point "
             "difference") in out
 
 
@@ -143,8 +143,8 @@ def test_nan_scores_exit_2_naming_metric_and_article(runs, capsys, tmp_path):
     (broken / "scores.jsonl").write_text(json.dumps(row) + "\n")
     code, out, err = gate(capsys, "--baseline", runs / "lead3", "--candidate", broken)
     assert code == 2 and "PASSED" not in out
-    assert f"metric 'rouge/rougeLsum_f' is not a finite number in the candidate's scores of 1 articles ({SEED_ID}: nan)" \
-        in err
+    assert ("metric 'rouge/rougeLsum_f' is not a finite number in the candidate's scores of 1 articles "
+            f"({SEED_ID}: nan)") in err
 
 
 def test_lower_is_better_metrics_fail_when_they_rise():
@@ -155,11 +155,11 @@ def test_lower_is_better_metrics_fail_when_they_rise():
     info_lower = {"m": {"higher_is_better": False, "range": [0, 1]}}
     info_higher = {"m": {"higher_is_better": True, "range": [0, 1]}}
     base, rising = fake([0.1, 0.1, 0.2, 0.1], "base"), fake([0.5, 0.6, 0.5, 0.5], "cand")
-    (verdict,), _ = compare(base, rising, {"m": 0.1}, info_lower, n_resamples=500)
+    (verdict,) = compare(base, rising, {"m": 0.1}, info_lower, n_resamples=500)
     assert verdict["verdict"] == "fail" and verdict["higher_is_better"] is False
-    (verdict,), _ = compare(base, rising, {"m": 0.1}, info_higher, n_resamples=500)
+    (verdict,) = compare(base, rising, {"m": 0.1}, info_higher, n_resamples=500)
     assert verdict["verdict"] == "pass"
-    (verdict,), _ = compare(rising, base, {"m": 0.1}, info_lower, n_resamples=500)
+    (verdict,) = compare(rising, base, {"m": 0.1}, info_lower, n_resamples=500)
     assert verdict["verdict"] == "pass"
 
 
