@@ -77,6 +77,19 @@ def tiny_seq2seq_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def four_articles(tmp_path_factory, seed_article) -> Path:
+    """Four articles made from the seed's paragraphs, rotated, with its bullets (a JSONL file)."""
+    import json
+
+    path = tmp_path_factory.mktemp("data") / "four.jsonl"
+    paragraphs = list(seed_article.paragraphs)
+    rows = [{"id": f"a{i}", "title": f"Article {i}", "paragraphs": paragraphs[i * 2:] + paragraphs[:i * 2],
+             "bullets": list(seed_article.bullets)} for i in range(4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch) -> Path:
     directory = tmp_path / "cache"

@@ -13,17 +13,6 @@ from .test_run import config
 
 
 @pytest.fixture(scope="module")
-def four_articles(tmp_path_factory, seed_article):
-    """Four articles made from the seed's paragraphs, rotated, with its bullets."""
-    path = tmp_path_factory.mktemp("data") / "four.jsonl"
-    paragraphs = list(seed_article.paragraphs)
-    rows = [{"id": f"a{i}", "title": f"Article {i}", "paragraphs": paragraphs[i * 2:] + paragraphs[:i * 2],
-             "bullets": list(seed_article.bullets)} for i in range(4)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-@pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory, four_articles):
     root = tmp_path_factory.mktemp("compare-runs")
     cache = root / "cache"

@@ -17,16 +17,6 @@ SEED_ID = "000_b456ec66e27cc290"
 
 
 @pytest.fixture(scope="module")
-def four_articles(tmp_path_factory, seed_article):
-    path = tmp_path_factory.mktemp("gate-data") / "four.jsonl"
-    paragraphs = list(seed_article.paragraphs)
-    rows = [{"id": f"a{i}", "title": f"Article {i}", "paragraphs": paragraphs[i * 2:] + paragraphs[:i * 2],
-             "bullets": list(seed_article.bullets)} for i in range(4)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-@pytest.fixture(scope="module")
 def runs(tmp_path_factory, four_articles):
     root = tmp_path_factory.mktemp("gate-runs")
     other_data = root / "other.jsonl"

@@ -54,7 +54,8 @@ def test_two_configs_writing_one_column_fail_before_generating(tmp_path, cache_d
                                           "'coverage/bullet_recall@lexical'"):
         run(cfg, tmp_path / "run")
     assert not (tmp_path / "run" / "summaries.jsonl").exists()
-    cfg = config("system=lead3", "metrics=[coverage_lexical]", SECOND_LEXICAL, "+metrics.coverage_lexical2.key=lexical_r2")
+    cfg = config("system=lead3", "metrics=[coverage_lexical]", SECOND_LEXICAL,
+                 "+metrics.coverage_lexical2.key=lexical_r2")
     results = run(cfg, tmp_path / "run2")
     # ROUGE-1 and ROUGE-2 recall give different values: neither overwrote the other.
     assert results["metrics"]["coverage/bullet_score@lexical"] != results["metrics"]["coverage/bullet_score@lexical_r2"]
@@ -96,11 +97,8 @@ def test_labels_fall_back_to_the_directory_when_overrides_are_equal():
     assert [r.label for r in runs] == ["m [0]", "m [1]"]
 
 
-def test_shards_merge_into_one_row_over_all_articles(tmp_path, cache_dir, seed_article):
-    data = tmp_path / "four.jsonl"
-    paragraphs = list(seed_article.paragraphs)
-    data.write_text("".join(json.dumps({"id": f"a{i}", "paragraphs": paragraphs[i:] + paragraphs[:i],
-                                        "bullets": list(seed_article.bullets)}) + "\n" for i in range(4)))
+def test_shards_merge_into_one_row_over_all_articles(tmp_path, cache_dir, four_articles):
+    data = four_articles
     for shard in (0, 1):
         run(config("system=lead3", f"data.path={data}", "data.num_shards=2", f"data.shard={shard}", "metrics=[rouge]"),
             tmp_path / "sweep" / str(shard))
