@@ -123,9 +123,11 @@ def verdicts(board: dict) -> list[str]:
         diffs = [d for d in diffs if d]
         better = sum(d["better"] is True for d in diffs)
         worse = sum(d["better"] is False for d in diffs)
+        few = [d for d in diffs if d["n"] < 2]
         lines.append(f"{name} ({'higher' if higher else 'lower'} is better): best {best['name']} "
                      f"{best['metrics'][metric]['mean']:.4f}; against {board['reference']}: {better} significantly "
-                     f"better, {worse} significantly worse, {len(diffs) - better - worse} not distinguishable")
+                     f"better, {worse} significantly worse, {len(diffs) - better - worse} not distinguishable"
+                     + (f" ({len(few)} on a single shared article, which cannot show a difference)" if few else ""))
     return lines
 
 
