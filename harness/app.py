@@ -35,6 +35,7 @@ register_resolvers()
 register_run_dir_resolver()
 
 # Hydra launcher (the hydra/launcher option a conf/launcher/*.yaml picks) -> (its plugin, our extra).
+TRACKERS = ("mlflow", "wandb")  # conf/tracking/NAME.yaml needs the package NAME, from the extra NAME
 LAUNCHER_PLUGINS = {
     "joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
     "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
@@ -103,12 +104,16 @@ def missing_launcher_plugin(option: str) -> str | None:
 
 
 def check_launcher(args: list[str]) -> None:
-    """Raise ConfigError before Hydra starts when an override picks a launcher whose plugin is absent."""
+    """Raise ConfigError before Hydra starts when an override picks a launcher whose plugin, or a
+    tracker whose package, is absent."""
     for arg in args:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
         if sep and key == "launcher" and (message := missing_launcher_plugin(value)):
             raise ConfigError(message)
+        if sep and key == "tracking" and value in TRACKERS and not plugin_installed(value):
+            raise ConfigError(f"+tracking={value} needs the {value} package, which is not installed: "
+                              f"pip install -e '.[{value}]'")
         if sep and key == "hydra/launcher" and value in LAUNCHER_PLUGINS:
             module, extra = LAUNCHER_PLUGINS[value]
             if not plugin_installed(module):

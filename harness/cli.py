@@ -147,10 +147,12 @@ def track(args: list[str]) -> int:
 
             done = WandbBackend(project=options.experiment).log_path(Path(options.path))
         else:
+            from harness.tracking.callback import quiet_retries
             from harness.tracking.mlflow import MlflowBackend
 
             backend = MlflowBackend(options.tracking_uri, options.experiment)
-            done = backend.log_path(Path(options.path))
+            with quiet_retries():
+                done = backend.log_path(Path(options.path))
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -234,9 +236,17 @@ def meta_eval(args: list[str]) -> int:
                                           "of the task)")
     parser.add_argument("--limit", type=int, help="only the first N examples (a quick look; figures need all)")
     parser.add_argument("--seed", type=int, default=0, help="dev/test split and bootstrap seed")
+    parser.add_argument("--split", choices=["half", "given", "none"],
+                        help="consistency protocol: half = thresholds tuned on a seeded half of the articles "
+                             "(default); given = on the data's val cut (a 'cut' column val/test, or --dev FILE); "
+                             "none = each metric config's fixed threshold, everything is test")
+    parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md")
     options = parser.parse_args(args)
+    if options.dev and options.split not in (None, "given"):
+        parser.error(f"--dev gives the val cut of --split given, not of --split {options.split}")
+    split_mode = "given" if options.dev else options.split or "half"
     try:
         from harness.config import load_metric
 
@@ -255,17 +265,26 @@ def meta_eval(args: list[str]) -> int:
 
             fmt, examples = read_consistency(options.data, options.format)
             examples = examples[:options.limit]
+            if options.dev:  # the second file is the val cut, every row of --data is test
+                from dataclasses import replace
+
+                _, dev_examples = read_consistency(options.dev, fmt)
+                examples = ([replace(e, cut="val") for e in dev_examples[:options.limit]]
+                            + [replace(e, cut="test") for e in examples])
+            split = consistency.make_split(examples, split_mode, options.seed)
             names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
-            results = consistency.run({name: load_metric(name) for name in names}, examples, seed=options.seed,
-                                      n_resamples=options.n_resamples)
-            text = consistency.render(results, options.data, fmt)
+            results = consistency.run({name: load_metric(name) for name in names}, examples, split=split,
+                                      seed=options.seed, n_resamples=options.n_resamples)
+            text = consistency.render(results, options.data, fmt, split)
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text, end="")
     if options.out:
         out = Path(options.out)
-        write_json_atomic(out / "meta_eval.json", {"task": options.task, "data": options.data, "results": results})
+        write_json_atomic(out / "meta_eval.json", {"task": options.task, "data": options.data, "dev": options.dev,
+                                                   "split": split_mode if options.task == "consistency" else None,
+                                                   "seed": options.seed, "results": results})
         write_text_atomic(out / "meta_eval.md", text)
         print(f"written: {out / 'meta_eval.json'}, {out / 'meta_eval.md'}")
     return 0

@@ -176,3 +176,14 @@ def test_a_missing_launcher_plugin_is_our_error_naming_the_extra(tmp_path):
     assert hydra_launcher.stderr == ("error: hydra/launcher=submitit_slurm needs the Hydra launcher plugin "
                                      "hydra_plugins.hydra_submitit_launcher, which is not installed: "
                                      "pip install -e '.[slurm]'\n")
+
+
+def test_a_tracker_without_its_package_names_the_extra(monkeypatch):
+    from harness import app
+    from harness.errors import ConfigError
+
+    monkeypatch.setattr(app, "plugin_installed", lambda module: module != "mlflow")
+    with pytest.raises(ConfigError, match=r"\+tracking=mlflow needs the mlflow package, which is not installed: "
+                                          r"pip install -e '\.\[mlflow\]'"):
+        app.check_launcher(["-m", "+tracking=mlflow"])
+    app.check_launcher(["-m", "+tracking=wandb"])  # installed (per the patch): no error
