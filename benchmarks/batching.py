@@ -28,26 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "summeval" / "summeval.jsonl"
+from summeval_set import SUMMEVAL, load_set  # noqa: E402  (benchmarks/, beside this script)
+
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def load_set(path: Path, n: int):
-    from harness.data.formats import row_to_article
-
-    articles, seen = [], set()
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            row = json.loads(line)
-            if row["doc_id"] in seen:
-                continue
-            seen.add(row["doc_id"])
-            articles.append(row_to_article({"id": row["doc_id"], "article": row["article"],
-                                            "highlights": row["references"][0]}, "cnn_dailymail",
-                                           file=str(path), index=index))
-            if len(articles) == n:
-                break
-    return articles
 
 
 def bandwidth_gb_s() -> float:
@@ -94,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,4,8,16")
     parser.add_argument("--articles", type=int, default=40)
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=SUMMEVAL)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-composition", action="store_true", help="skip the regrouped batch-8 run")
     parser.add_argument("--dtype", default="auto", help="auto (bfloat16 here), float32, bfloat16")
@@ -111,7 +96,7 @@ def main() -> None:
     if not args.data.is_file():
         sys.exit(f"no {args.data}: this benchmark reads SummEval's CNN/DM articles from ../shared/data "
                  "(--data PATH for another copy)")
-    articles = load_set(args.data, args.articles)
+    _, articles = load_set(args.data, args.articles)
     sizes = [int(s) for s in args.sizes.split(",")]
     prompt = PromptTemplate(**{k: v for k, v in OmegaConf.load(ROOT / "conf/prompt/bullets.yaml").items()
                                if k != "_target_"})

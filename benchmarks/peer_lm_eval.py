@@ -52,7 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "summeval" / "summeval.jsonl"
+from summeval_set import SUMMEVAL, load_set  # noqa: E402  (benchmarks/, beside this script)
+
 TASK_DIR = ROOT / "benchmarks" / "lm_eval_task"
 TASK = "cnndm_bullets_peer"
 DEFAULT_WORKDIR = Path("/tmp/peer_lm_eval")  # the path in the committed task YAML
@@ -60,22 +61,6 @@ GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def load_set(path: Path, n: int):
-    from harness.data.formats import row_to_article
-
-    rows, articles, seen = [], [], set()
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            row = json.loads(line)
-            if row["doc_id"] in seen:
-                continue
-            seen.add(row["doc_id"])
-            record = {"id": row["doc_id"], "article": row["article"], "highlights": row["references"][0]}
-            rows.append(record)
-            articles.append(row_to_article(record, "cnn_dailymail", file=str(path), index=index))
-            if len(articles) == n:
-                break
-    return rows, articles
 
 
 def dequantized_dir(dtype: str = "bfloat16") -> Path:
@@ -212,7 +197,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="8,1")
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=SUMMEVAL)
     parser.add_argument("--lm-eval", type=Path, default=Path("/tmp/lmeval-venv/bin/lm_eval"))
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--out", type=Path)

@@ -30,27 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "summeval" / "summeval.jsonl"
+from summeval_set import SUMMEVAL, load_set  # noqa: E402  (benchmarks/, beside this script)
+
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ALIAS = "smollm2"
 
 
-def load_set(path: Path, n: int):
-    from harness.data.formats import row_to_article
-
-    articles, seen = [], set()
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            row = json.loads(line)
-            if row["doc_id"] in seen:
-                continue
-            seen.add(row["doc_id"])
-            articles.append(row_to_article({"id": row["doc_id"], "article": row["article"],
-                                            "highlights": row["references"][0]}, "cnn_dailymail",
-                                           file=str(path), index=index))
-            if len(articles) == n:
-                break
-    return articles
 
 
 def start_server(threads: int, log: Path) -> tuple[subprocess.Popen, str]:
@@ -83,7 +68,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=16)
     parser.add_argument("--concurrency", default="1,4")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (server and in-process)")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=SUMMEVAL)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-in-process", action="store_true")
     args = parser.parse_args()
@@ -101,7 +86,7 @@ def main() -> None:
     from harness.systems.prompt import PromptTemplate
     from harness.systems.served import OpenAICompatible
 
-    articles = load_set(args.data, args.articles)
+    _, articles = load_set(args.data, args.articles)
     prompt = PromptTemplate(**{k: v for k, v in OmegaConf.load(ROOT / "conf/prompt/bullets.yaml").items()
                                if k != "_target_"})
     greedy = {k: v for k, v in OmegaConf.to_container(OmegaConf.load(ROOT / "conf/decoding/greedy.yaml")).items()
