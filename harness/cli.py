@@ -23,7 +23,7 @@ commands:
           [--marks FILE] [--out DIR]
                          leaderboard over runs and sweeps with 95% CIs and paired
                          differences to a reference run; report.html for editors
-  meta-eval --data FILE [--format F] [--metrics A,B] [--out DIR]
+  meta-eval --data FILE [--format F] [--metrics A,B] [--split half|given|none] [--dev FILE] [--out DIR]
                          how well consistency scorers agree with human labels
                          (formats qags, summac, summeval; detected when not given)
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]

@@ -39,6 +39,53 @@ def test_a_changed_number_barely_moves_embedding_support(support, seed_article):
     assert abs(right["score@embedding"] - wrong["score@embedding"]) < 0.05
 
 
+def _three_items(seed_article):
+    body = seed_article.body
+    other = " ".join(split_sentences(body)[3:9])  # a second article: six of the seed's sentences
+    summaries = [split_sentences(body)[:2], ["Kazakh officials said nine police officers were killed.",
+                                             "The weather in Paris is sunny today."],
+                 [split_sentences(body)[4]]]
+    return [(summaries[0], body), (summaries[1], other), (summaries[2], body), (summaries[1], body)]
+
+
+def test_batched_judge_equals_the_per_summary_path(support, seed_article):
+    from harness.metrics.consistency import embedding_support
+
+    items = _three_items(seed_article)
+    batched = support.judge(items)
+    for (sentences, text), got in zip(items, batched, strict=True):
+        # The old path, exactly: this summary's and this article's sentences embedded, cosine, max.
+        evidence = split_sentences(text)
+        similarity = support.encoder.encode(sentences) @ support.encoder.encode(evidence).T
+        assert [j["score"] for j in got] == [float(r.max()) for r in similarity]
+        assert [j["evidence"] for j in got] == [evidence[int(r.argmax())] for r in similarity]
+        # One summary per call from empty caches (other padding in the encoder's batches): within 1e-6.
+        support.encoder._cache.clear()
+        embedding_support.article_sentences.cache_clear()
+        (alone,) = support.judge([(sentences, text)])
+        assert [j["evidence"] for j in alone] == [j["evidence"] for j in got]
+        assert [j["score"] for j in alone] == pytest.approx([j["score"] for j in got], abs=1e-6)
+
+
+def test_an_article_shared_by_sixteen_summaries_is_split_and_embedded_once(support, seed_article, monkeypatch):
+    from harness.metrics.consistency import embedding_support
+
+    splits, calls = [], []
+    real_split, real_encode = embedding_support.split_sentences, support.encoder._model.encode
+    monkeypatch.setattr(embedding_support, "split_sentences", lambda text: splits.append(text) or real_split(text))
+    monkeypatch.setattr(support.encoder._model, "encode", lambda texts, **kw: calls.append(list(texts))
+                        or real_encode(texts, **kw))
+    support.encoder._cache.clear()
+    embedding_support.article_sentences.cache_clear()
+    body = seed_article.body
+    items = [([f"Summary {i} says eight police officers were killed."], body) for i in range(16)]
+    support.judge(items)
+    assert splits == [body] and len(calls) == 1
+    assert sorted(calls[0]) == sorted({*(s for ss, _ in items for s in ss), *split_sentences(body)})
+    support.judge([(["Another summary of it."], body)])  # the article again: neither split nor embedded
+    assert splits == [body] and calls[1] == ["Another summary of it."]
+
+
 @pytest.mark.parametrize("text,value", [("eight", 8), ("8", 8), ("1,200 people", 1200), ("3.5 million", 3_500_000),
                                         ("twenty-five", 25), ("a dozen", 12), ("one hundred and five", 105),
                                         ("two thousand three hundred", 2300), ("$4.2 billion", 4_200_000_000)])

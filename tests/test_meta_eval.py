@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness.errors import DataError
-from harness.meta_eval.consistency import apply_composite, evaluate, fit_composite, run
+from harness.meta_eval.consistency import apply_composite, evaluate, fit_composite, make_split, run
 from harness.meta_eval.consistency_data import read_consistency
 from harness.metrics.consistency.entity_precision import EntityPrecision
 
@@ -84,7 +84,118 @@ def test_meta_eval_command_on_a_qags_file(tmp_path):
     done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity,consistency_embedding",
                    "--n-resamples", "50", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "(format qags)" in done.stdout and "| consistency_entity |" in done.stdout
-    assert "| composite(consistency_entity+consistency_embedding) |" in done.stdout
+    assert "(format qags; split half" in done.stdout and "| consistency_entity | half |" in done.stdout
+    assert "| composite(consistency_entity+consistency_embedding) | half |" in done.stdout
     saved = json.loads((tmp_path / "out" / "meta_eval.json").read_text())
     assert [r["scorer"] for r in saved["results"]][:2] == ["consistency_entity", "consistency_embedding"]
+
+
+# --- The published protocol: --split half|given|none, per dataset/origin groups, macro averages.
+
+# (group, cut, score, label) for one hand-made AggreFact-style file; the figures below are worked out by hand.
+_ROWS = [("A", "val", 0.2, 0), ("A", "val", 0.6, 1), ("A", "test", 0.3, 0), ("A", "test", 0.5, 1),
+         ("A", "test", 0.45, 0), ("A", "test", 0.7, 1),
+         ("B", "val", 0.7, 0), ("B", "val", 0.9, 1), ("B", "test", 0.75, 0), ("B", "test", 0.85, 1),
+         ("B", "test", 0.78, 1), ("B", "test", 0.9, 0)]
+
+
+def _aggrefact(tmp_path):
+    rows = [{"doc": f"Document {i}.", "claim": f"Claim {i}.", "label": label, "cut": cut, "dataset": group,
+             "origin": "cnndm"} for i, (group, cut, _, label) in enumerate(_ROWS)]
+    _, examples = read_consistency(_write(tmp_path / "aggrefact.jsonl", rows))
+    return examples, np.array([score for _, _, score, _ in _ROWS])
+
+
+def test_aggrefact_rows_are_read_with_their_cut_and_dataset(tmp_path):
+    examples, _ = _aggrefact(tmp_path)
+    assert [(e.group, e.cut, e.label) for e in examples] == [(g, c, lab) for g, c, _, lab in _ROWS]
+    assert examples[0].article == "Document 0." and examples[0].summary == "Claim 0."
+
+
+def test_split_given_tunes_on_the_val_cut_only_per_group_and_reports_the_macro_average(tmp_path):
+    examples, scores = _aggrefact(tmp_path)
+    split = make_split(examples, "given")
+    assert split.dev == (0, 1, 6, 7) and split.test == (2, 3, 4, 5, 8, 9, 10, 11)
+    result = evaluate("x", scores, [[] for _ in examples], examples, split=split, n_resamples=50)
+    a, b = result["groups"]["A"], result["groups"]["B"]
+    # A: val 0.2 (0) / 0.6 (1) -> threshold 0.4 (with the test rows it would be 0.475). On test,
+    # 0.3 and 0.45 are the negatives: 0.45 >= 0.4 is a false positive -> BA (1 + 1/2) / 2; AUC 1.
+    assert a["threshold"] == pytest.approx(0.4) and a["n_dev"] == 2 and a["n_test"] == 4
+    assert a["balanced_accuracy"][0] == pytest.approx(0.75) and a["roc_auc"][0] == 1.0
+    # B: val 0.7 (0) / 0.9 (1) -> 0.8; test 0.85 (1) and 0.9 (0) above it, 0.78 (1) and 0.75 (0) below.
+    assert b["threshold"] == pytest.approx(0.8)
+    assert b["balanced_accuracy"][0] == pytest.approx(0.5) and b["roc_auc"][0] == pytest.approx(0.5)
+    assert result["macro_balanced_accuracy"][0] == pytest.approx(0.625)
+    assert result["macro_roc_auc"][0] == pytest.approx(0.75)
+    # Pooled: one threshold from all val rows (0.4: BA 0.75 there, first of the best); on test every
+    # positive is above it and only 0.3 of the four negatives below: (1 + 1/4) / 2.
+    assert result["tuned_threshold"] == pytest.approx(0.4) and result["n_dev"] == 4 and result["n_test"] == 8
+    assert result["balanced_accuracy"][0] == pytest.approx(0.625)
+    assert result["split"] == "given" and result["threshold_from"] == "val cut"
+
+
+def test_split_none_takes_the_config_threshold_and_everything_is_test(tmp_path):
+    examples, scores = _aggrefact(tmp_path)
+    split = make_split(examples, "none")
+    assert split.dev == () and len(split.test) == 12
+    result = evaluate("x", scores, [[] for _ in examples], examples, split=split, fixed_threshold=0.5, n_resamples=50)
+    # A at 0.5: positives 0.6, 0.5, 0.7 in, negatives 0.2, 0.3, 0.45 out -> 1.0; B: everything is >= 0.5 -> 0.5.
+    assert result["groups"]["A"]["balanced_accuracy"][0] == 1.0 and result["groups"]["B"]["balanced_accuracy"][0] == 0.5
+    assert result["macro_balanced_accuracy"][0] == pytest.approx(0.75) and result["tuned_threshold"] == 0.5
+    assert result["n_dev"] == 0 and result["n_test"] == 12
+
+
+def test_split_given_without_a_cut_names_the_fix(tmp_path):
+    _, examples = read_consistency(_write(tmp_path / "s.jsonl", [{"document": "D", "claim": "C", "label": 1}]))
+    with pytest.raises(DataError, match="--dev FILE"):
+        make_split(examples, "given")
+    with pytest.raises(DataError, match="cut 'dev' is not one of val, test.*field 'cut'"):
+        read_consistency(_write(tmp_path / "c.jsonl", [{"document": "D", "claim": "C", "label": 1, "cut": "dev"}]))
+    with pytest.raises(DataError, match="label 2 is not 0"):
+        read_consistency(_write(tmp_path / "l.jsonl", [{"document": "D", "claim": "C", "label": 2}]))
+
+
+def _entity_rows():
+    """Kazakh matched, eight matched -> entity score 1.0 (label 1); nine unmatched -> 0.5 (label 0)."""
+    rows = []
+    for i, (group, cut) in enumerate([("X", "val"), ("X", "test"), ("X", "test"), ("Y", "val"), ("Y", "test")]):
+        article = f"Report {i}. Kazakh officials said eight police officers were killed."
+        for number, label in (("eight", 1), ("nine", 0)):
+            rows.append({"document": article, "claim": f"Kazakh officials said {number} police officers were killed.",
+                         "label": label, "cut": cut, "origin": group})
+    return rows
+
+
+def test_meta_eval_command_split_given_and_dev_file(tmp_path):
+    rows = _entity_rows()
+    data = _write(tmp_path / "both.jsonl", rows)
+    done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity", "--split", "given",
+                   "--n-resamples", "20", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "out" / "meta_eval.json").read_text())
+    (result,) = saved["results"]
+    # Val scores 0.5 (label 0) and 1.0 (label 1): the threshold is their midpoint; test is separated.
+    assert saved["split"] == "given" and result["tuned_threshold"] == pytest.approx(0.75)
+    assert result["n_dev"] == 4 and result["n_test"] == 6 and result["balanced_accuracy"][0] == 1.0
+    assert set(result["groups"]) == {"X", "Y"} and result["macro_balanced_accuracy"][0] == 1.0
+    assert "split given" in done.stdout and "| consistency_entity | given |" in done.stdout
+    assert "| consistency_entity | **macro average** | 6 |" in done.stdout
+    # The same cut as two files: --dev FILE holds the val rows, every row of --data is test.
+    def cut(name):
+        return [{k: v for k, v in r.items() if k != "cut"} for r in rows if r["cut"] == name]
+
+    dev, test = _write(tmp_path / "val.jsonl", cut("val")), _write(tmp_path / "test.jsonl", cut("test"))
+    done = harness("meta-eval", "--data", str(test), "--dev", str(dev), "--metrics", "consistency_entity",
+                   "--n-resamples", "20", "--out", str(tmp_path / "out2"), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    again = json.loads((tmp_path / "out2" / "meta_eval.json").read_text())["results"][0]
+    assert {k: again[k] for k in ("tuned_threshold", "n_dev", "n_test", "balanced_accuracy", "groups")} == \
+        {k: result[k] for k in ("tuned_threshold", "n_dev", "n_test", "balanced_accuracy", "groups")}
+    # --split none: the config's threshold (0.583), no composite, all 10 rows test.
+    done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity,consistency_embedding",
+                   "--split", "none", "--n-resamples", "20", "--out", str(tmp_path / "out3"), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "out3" / "meta_eval.json").read_text())["results"]
+    assert [r["scorer"] for r in results] == ["consistency_entity", "consistency_embedding"]
+    assert results[0]["tuned_threshold"] == 0.583 and results[0]["n_test"] == 10
+    assert results[0]["balanced_accuracy"][0] == 1.0

@@ -1,26 +1,38 @@
 """Meta-evaluation of factual-consistency scorers on human annotations (QAGS-C, SummaC, SummEval).
 
-Protocol: the articles are split once into a dev half and a test half (seed 0). On dev, each
-scorer's threshold is tuned (best balanced accuracy) and the composite's weights are fitted;
-every figure is on test, with n and a 95% bootstrap interval over articles (all summaries of an
-article resampled together):
+Protocol (``split``, `make_split`): where the threshold comes from and what is test.
+- ``half`` (default): the articles are split once into a dev half and a test half (seed 0);
+- ``given``: the benchmark's own cut (a ``cut`` column, ``val``/``test``, or a second file as the
+  val cut), as the SummaC benchmark, AggreFact and LLM-AggreFact publish and tune on;
+- ``none``: every example is test and the threshold is the metric config's fixed one (LLM-AggreFact
+  style; no composite, which needs labels to fit on).
+On dev (the dev half or the val cut), each scorer's threshold is tuned (best balanced accuracy)
+and the composite's weights are fitted; every figure is on test, with n and a 95% bootstrap
+interval over articles (all summaries of an article resampled together):
 - example-level ROC AUC of the summary score against the binary label (the TRUE protocol);
 - balanced accuracy at the dev-tuned threshold;
 - sentence-level ROC AUC where the data labels sentences (QAGS-C);
 - Spearman, Kendall and Pearson with the graded human score where there is one (SummEval,
   QAGS-C's fraction of consistent sentences).
 The composite is a logistic regression on the scorers' standardised summary scores, fitted on
-the dev half only, reported beside its parts.
+the dev part only, reported beside its parts.
+
+Where the data names a ``dataset`` (or ``origin``) per example, balanced accuracy and ROC AUC are
+also reported per group, with each group's threshold tuned on that group's dev part (as the
+SummaC and AggreFact evaluation code do, one threshold per dataset), and their macro average over
+groups (the benchmarks' headline figure), its interval from resampling articles within each group.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
 
+from harness.errors import DataError
 from harness.meta_eval.consistency_data import ConsistencyExample
 from harness.stats.agreement import (
     balanced_accuracy,
@@ -44,6 +56,49 @@ PUBLISHED = {
     "summeval": "Spearman with expert consistency: G-Eval (GPT-4) 0.507, AlignScore-large 0.466, UniEval 0.446, "
                 "QAFactEval 0.428, BERTScore ~0.11",
 }
+
+
+SPLITS = ("half", "given", "none")
+THRESHOLD_FROM = {"half": "dev half", "given": "val cut", "none": "config"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which examples tune (``dev``) and which are reported (``test``), by index."""
+    mode: str
+    dev: tuple[int, ...]
+    test: tuple[int, ...]
+    seed: int = 0
+
+    def describe(self) -> str:
+        if self.mode == "half":
+            return f"split half (seeded half of the articles, seed {self.seed}; thresholds tuned on the dev half)"
+        if self.mode == "given":
+            return "split given (the data's own cut; thresholds tuned on the val cut)"
+        return "split none (every example is test; each metric config's fixed threshold)"
+
+
+def make_split(examples: list[ConsistencyExample], mode: str = "half", seed: int = 0) -> Split:
+    """The dev/test split of ``examples`` under protocol ``mode`` (see SPLITS)."""
+    if mode == "half":
+        dev, _ = dev_test_split([e.doc_id for e in examples], seed)
+        return Split(mode, tuple(i for i, e in enumerate(examples) if e.doc_id in dev),
+                     tuple(i for i, e in enumerate(examples) if e.doc_id not in dev), seed)
+    if mode == "given":
+        missing = [i + 1 for i, e in enumerate(examples) if e.cut is None]
+        if missing:
+            raise DataError(f"--split given needs a 'cut' field (val or test) on every record; record {missing[0]} "
+                            f"has none ({len(missing)} without): add the column, give the val cut as a second "
+                            "file with --dev FILE, or use --split half")
+        dev = tuple(i for i, e in enumerate(examples) if e.cut == "val")
+        test = tuple(i for i, e in enumerate(examples) if e.cut == "test")
+        if not dev or not test:
+            raise DataError(f"--split given needs both cuts: {len(dev)} val and {len(test)} test records; "
+                            "give the val cut with --dev FILE or use --split half")
+        return Split(mode, dev, test, seed)
+    if mode == "none":
+        return Split(mode, (), tuple(range(len(examples))), seed)
+    raise DataError(f"unknown split {mode!r}: use one of {', '.join(SPLITS)}")
 
 
 def scorer_outputs(metric, examples: list[ConsistencyExample]) -> tuple[np.ndarray, list[list[float]]]:
@@ -82,76 +137,143 @@ def apply_composite(model: dict, features: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
+def _clusters(idx: list[int], examples, summary_scores, labels, sentence_scores) -> list[dict]:
+    """The test examples ``idx`` grouped by article: the units the bootstrap resamples."""
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i in idx:
+        by_doc[examples[i].doc_id].append(i)
+    return [{"scores": summary_scores[ix], "labels": labels[ix],
+             "grades": np.array([examples[i].score or 0.0 for i in ix]),
+             "sentence_scores": np.array([s for i in ix for s in sentence_scores[i]]),
+             "sentence_labels": np.array([lab for i in ix for lab in (examples[i].sentence_labels or ())])}
+            for ix in (np.array(v) for v in by_doc.values())]
+
+
+def _cat(key):
+    return lambda cs: np.concatenate([c[key] for c in cs])
+
+
+def _tune(summary_scores, labels, dev: list[int], fixed: float | None) -> float | None:
+    return best_threshold(summary_scores[dev], labels[dev]) if dev else fixed
+
+
+def bootstrap_macro(strata: list[tuple[list, object]], *, n_resamples: int = 1000, confidence: float = 0.95,
+                    seed: int = 0) -> tuple[float, float, float]:
+    """(point, low, high) of the mean over strata of each stratum's statistic; each resample draws
+    every stratum's clusters with replacement within that stratum (so every group stays in)."""
+    point = float(np.mean([statistic(clusters) for clusters, statistic in strata]))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    values = []
+    for _ in range(n_resamples):
+        value = np.mean([statistic([clusters[i] for i in rng.integers(0, len(clusters), size=len(clusters))])
+                         for clusters, statistic in strata])
+        if np.isfinite(value):
+            values.append(value)
+    if not values:
+        return point, float("nan"), float("nan")
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return point, float(low), float(high)
+
+
 def evaluate(name: str, summary_scores: np.ndarray, sentence_scores: list[list[float]],
-             examples: list[ConsistencyExample], *, seed: int = 0, n_resamples: int = 1000,
-             seconds: float | None = None) -> dict:
-    dev, test = dev_test_split([e.doc_id for e in examples], seed)
+             examples: list[ConsistencyExample], *, split: Split | None = None, fixed_threshold: float | None = None,
+             seed: int = 0, n_resamples: int = 1000, seconds: float | None = None) -> dict:
+    """Every figure of one scorer on the test part of ``split`` (default: the seeded half split);
+    ``fixed_threshold`` is the threshold where the split has no dev part (``none``)."""
+    split = split or make_split(examples, "half", seed)
+    summary_scores = np.asarray(summary_scores, dtype=float)
     has_labels = all(e.label is not None for e in examples)
     has_grades = all(e.score is not None for e in examples)
     # Sentence level where the data labels sentences and the scorer scored each of them.
     has_sentence_labels = all(e.sentence_labels is not None and len(e.sentence_labels) == len(sentence_scores[i])
                               for i, e in enumerate(examples))
     labels = np.array([e.label if has_labels else 0 for e in examples])
-    dev_idx = [i for i, e in enumerate(examples) if e.doc_id in dev]
-    threshold = best_threshold(summary_scores[dev_idx], labels[dev_idx]) if has_labels else None
-
-    by_doc: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(examples):
-        if e.doc_id in test:
-            by_doc[e.doc_id].append(i)
-    clusters = [{"scores": summary_scores[idx], "labels": labels[idx],
-                 "grades": np.array([examples[i].score or 0.0 for i in idx]),
-                 "sentence_scores": np.array([s for i in idx for s in sentence_scores[i]]),
-                 "sentence_labels": np.array([lab for i in idx for lab in (examples[i].sentence_labels or ())])}
-                for idx in (np.array(v) for v in by_doc.values())]
-
-    def cat(key):
-        return lambda cs: np.concatenate([c[key] for c in cs])
-
-    scores, labs, grades = cat("scores"), cat("labels"), cat("grades")
+    dev = list(split.dev)
+    threshold = _tune(summary_scores, labels, dev, fixed_threshold) if has_labels else None
+    clusters = _clusters(list(split.test), examples, summary_scores, labels, sentence_scores)
+    scores, labs, grades = _cat("scores"), _cat("labels"), _cat("grades")
     boot = {"n_resamples": n_resamples, "seed": seed}
-    out = {"scorer": name, "seconds": seconds, "n_test": int(sum(len(c["scores"]) for c in clusters)),
-           "n_test_articles": len(clusters), "n_dev": len(dev_idx), "tuned_threshold": threshold}
+    out = {"scorer": name, "seconds": seconds, "split": split.mode, "threshold_from": THRESHOLD_FROM[split.mode],
+           "n_test": int(sum(len(c["scores"]) for c in clusters)), "n_test_articles": len(clusters),
+           "n_dev": len(dev), "tuned_threshold": threshold}
     if has_labels:
         out["n_test_consistent"] = int(sum(c["labels"].sum() for c in clusters))
         out["roc_auc"] = bootstrap_clusters(clusters, lambda cs: roc_auc(scores(cs), labs(cs)), **boot)
-        out["balanced_accuracy"] = bootstrap_clusters(
-            clusters, lambda cs: balanced_accuracy(scores(cs), labs(cs), threshold), **boot)
+        if threshold is not None:
+            out["balanced_accuracy"] = bootstrap_clusters(
+                clusters, lambda cs: balanced_accuracy(scores(cs), labs(cs), threshold), **boot)
     if has_grades:
         for corr in (spearman, kendall, pearson):
             out[corr.__name__] = bootstrap_clusters(clusters, lambda cs, f=corr: f(scores(cs), grades(cs)), **boot)
     if has_sentence_labels:
         out["n_test_sentences"] = int(sum(len(c["sentence_scores"]) for c in clusters))
         out["sentence_roc_auc"] = bootstrap_clusters(
-            clusters, lambda cs: roc_auc(cat("sentence_scores")(cs), cat("sentence_labels")(cs)), **boot)
+            clusters, lambda cs: roc_auc(_cat("sentence_scores")(cs), _cat("sentence_labels")(cs)), **boot)
+    if has_labels and any(e.group is not None for e in examples):
+        out.update(_by_group(summary_scores, sentence_scores, labels, examples, split, fixed_threshold, boot))
     return out
 
 
-def composite_scores(parts: dict[str, np.ndarray], examples: list[ConsistencyExample], seed: int = 0):
-    """(scores of every example, model): the composite fitted on the dev half's labels."""
-    dev, _ = dev_test_split([e.doc_id for e in examples], seed)
+def _by_group(summary_scores, sentence_scores, labels, examples, split: Split, fixed_threshold, boot) -> dict:
+    """Per dataset/origin group: n, threshold (tuned on the group's dev part), balanced accuracy and
+    ROC AUC on its test part; and their macro averages over the groups."""
+    scores, labs = _cat("scores"), _cat("labels")
+    groups, strata_ba, strata_auc = {}, [], []
+    for group in sorted({str(e.group) for e in examples}):
+        dev = [i for i in split.dev if str(examples[i].group) == group]
+        test = [i for i in split.test if str(examples[i].group) == group]
+        if not test:
+            continue
+        threshold = _tune(summary_scores, labels, dev, fixed_threshold)
+        clusters = _clusters(test, examples, summary_scores, labels, sentence_scores)
+        auc = lambda cs: roc_auc(scores(cs), labs(cs))  # noqa: E731
+        row = {"n_test": len(test), "n_test_consistent": int(labels[test].sum()), "n_dev": len(dev),
+               "threshold": threshold, "roc_auc": bootstrap_clusters(clusters, auc, **boot)}
+        strata_auc.append((clusters, auc))
+        if threshold is not None:
+            ba = lambda cs, t=threshold: balanced_accuracy(scores(cs), labs(cs), t)  # noqa: E731
+            row["balanced_accuracy"] = bootstrap_clusters(clusters, ba, **boot)
+            strata_ba.append((clusters, ba))
+        groups[group] = row
+    out = {"groups": groups}
+    if strata_ba and len(strata_ba) == len(groups):
+        out["macro_balanced_accuracy"] = bootstrap_macro(strata_ba, **boot)
+    if strata_auc:
+        out["macro_roc_auc"] = bootstrap_macro(strata_auc, **boot)
+    return out
+
+
+def composite_scores(parts: dict[str, np.ndarray], examples: list[ConsistencyExample], seed: int = 0,
+                     split: Split | None = None):
+    """(scores of every example, model): the composite fitted on the dev part's labels only."""
+    split = split or make_split(examples, "half", seed)
     features = np.column_stack(list(parts.values()))
     labels = np.array([e.label for e in examples])
-    dev_idx = [i for i, e in enumerate(examples) if e.doc_id in dev]
-    model = fit_composite(features[dev_idx], labels[dev_idx])
+    dev = list(split.dev)
+    model = fit_composite(features[dev], labels[dev])
     model["parts"] = list(parts)
+    model["fitted_on"] = f"{THRESHOLD_FROM[split.mode]} ({len(dev)} examples)"
     return apply_composite(model, features), model
 
 
-def run(metrics: dict, examples: list[ConsistencyExample], *, seed: int = 0, n_resamples: int = 1000,
-        composite: bool = True) -> list[dict]:
-    """Every scorer in ``metrics`` (name -> metric), then the composite of them all."""
+def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split = "half", seed: int = 0,
+        n_resamples: int = 1000, composite: bool = True) -> list[dict]:
+    """Every scorer in ``metrics`` (name -> metric), then the composite of them all (not under
+    split ``none``: nothing to fit it on)."""
+    split = split if isinstance(split, Split) else make_split(examples, split, seed)
     results, parts = [], {}
     for name, metric in metrics.items():
         t0 = time.perf_counter()
         summary, sentences = scorer_outputs(metric, examples)
         parts[name] = summary
-        results.append(evaluate(name, summary, sentences, examples, seed=seed, n_resamples=n_resamples,
-                                seconds=round(time.perf_counter() - t0, 1)))
-    if composite and len(parts) > 1 and all(e.label is not None for e in examples):
-        scores, model = composite_scores(parts, examples, seed)
+        results.append(evaluate(name, summary, sentences, examples, split=split,
+                                fixed_threshold=getattr(metric, "threshold", None), seed=seed,
+                                n_resamples=n_resamples, seconds=round(time.perf_counter() - t0, 1)))
+    if composite and split.dev and len(parts) > 1 and all(e.label is not None for e in examples):
+        scores, model = composite_scores(parts, examples, seed, split)
         result = evaluate("composite(" + "+".join(parts) + ")", scores, [[] for _ in examples], examples,
-                          seed=seed, n_resamples=n_resamples)
+                          split=split, seed=seed, n_resamples=n_resamples)
         result["composite"] = model
         results.append(result)
     return results
@@ -164,21 +286,40 @@ def _cell(triple) -> str:
     return f"{point:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(point) else "–"
 
 
-def render(results: list[dict], data: str, fmt: str) -> str:
-    """The Markdown table of one annotated file's meta-evaluation."""
+def render(results: list[dict], data: str, fmt: str, split: Split | None = None) -> str:
+    """The Markdown tables of one annotated file's meta-evaluation: every scorer on the test part,
+    then, where the data has dataset/origin groups, each group and the macro average."""
     first = results[0]
-    head = (f"`{data}` (format {fmt}): test half {first['n_test']} summaries of {first['n_test_articles']} "
-            f"articles" + (f", {first['n_test_consistent']} consistent" if "n_test_consistent" in first else "")
+    mode = first.get("split", "half")
+    part = {"half": "test half", "given": "test cut", "none": "all test"}[mode]
+    dev = {"half": "dev half", "given": "val cut"}.get(mode)
+    head = (f"`{data}` (format {fmt}; {split.describe() if split else 'split ' + mode}): {part} {first['n_test']} "
+            f"summaries of {first['n_test_articles']} articles"
+            + (f", {first['n_test_consistent']} consistent" if "n_test_consistent" in first else "")
             + (f", {first['n_test_sentences']} sentences" if "n_test_sentences" in first else "")
-            + f"; dev half {first['n_dev']} summaries. 95% bootstrap CIs over articles.")
-    columns = [c for c in ("roc_auc", "balanced_accuracy", "sentence_roc_auc", "spearman", "kendall", "pearson")
-               if c in first]
-    lines = [head, "", "| scorer | " + " | ".join(columns) + " | threshold (dev) | seconds |",
-             "|---|" + "---|" * (len(columns) + 2)]
+            + (f"; {dev} {first['n_dev']} summaries" if dev else "") + ". 95% bootstrap CIs over articles.")
+    columns = [c for c in ("roc_auc", "balanced_accuracy", "macro_balanced_accuracy", "sentence_roc_auc",
+                           "spearman", "kendall", "pearson") if c in first]
+    lines = [head, "", "| scorer | protocol | " + " | ".join(columns) + " | threshold | seconds |",
+             "|---|---|" + "---|" * (len(columns) + 2)]
     for r in results:
-        threshold = f"{r['tuned_threshold']:.3f}" if r.get("tuned_threshold") is not None else "–"
-        lines.append(f"| {r['scorer']} | " + " | ".join(_cell(r.get(c)) for c in columns)
+        threshold = (f"{r['tuned_threshold']:.3f} ({r.get('threshold_from', 'dev half')})"
+                     if r.get("tuned_threshold") is not None else "–")
+        lines.append(f"| {r['scorer']} | {r.get('split', mode)} | " + " | ".join(_cell(r.get(c)) for c in columns)
                      + f" | {threshold} | {r['seconds'] if r.get('seconds') is not None else '–'} |")
+    grouped = [r for r in results if r.get("groups")]
+    if grouped:
+        lines += ["", "By dataset/origin (threshold tuned per group on its own "
+                  + (f"{dev}" if dev else "config threshold") + "; macro = mean over groups):", "",
+                  "| scorer | group | n test (consistent) | balanced_accuracy | roc_auc | threshold |",
+                  "|---|---|---|---|---|---|"]
+        for r in grouped:
+            for group, g in r["groups"].items():
+                threshold = f"{g['threshold']:.3f}" if g.get("threshold") is not None else "–"
+                lines.append(f"| {r['scorer']} | {group} | {g['n_test']} ({g['n_test_consistent']}) | "
+                             f"{_cell(g.get('balanced_accuracy'))} | {_cell(g.get('roc_auc'))} | {threshold} |")
+            lines.append(f"| {r['scorer']} | **macro average** | {r['n_test']} | "
+                         f"{_cell(r.get('macro_balanced_accuracy'))} | {_cell(r.get('macro_roc_auc'))} | – |")
     published = next((text for key, text in PUBLISHED.items() if key in data), None)
     if published:
         lines += ["", f"Published on this set: {published}."]

@@ -3,7 +3,10 @@
 - ``qags`` (QAGS-C): ``article``, ``summary_sentences`` [{``sentence``, ``responses`` [{``response``:
   "yes"|"no"}]}]. A sentence is consistent when most workers said yes; a summary when all its
   sentences are (the TRUE benchmark's rule); its graded score is the fraction of consistent sentences.
-- ``summac`` (SummaC benchmark cuts): ``document``, ``claim``, ``label`` (1 = consistent).
+- ``summac`` (SummaC benchmark cuts, AggreFact, LLM-AggreFact): ``document`` (or ``doc``), ``claim``,
+  ``label`` (1 = consistent, 0 = not); optional ``cut`` (``val`` or ``test``: the benchmark's own
+  split, used by ``--split given``) and ``dataset`` / ``origin`` (the group figures are reported by:
+  ``dataset`` where present, else ``origin``).
 - ``summeval`` (SummEval): ``doc_id``, ``article``, ``summary``, ``scores.consistency`` (expert mean,
   1-5); the binary label is consistency == 5 (every expert gave full marks, as in TRUE).
 """
@@ -29,12 +32,14 @@ class ConsistencyExample:
     sentence_labels: tuple[int, ...] | None = None
     label: int | None = None  # 1 = consistent
     score: float | None = None  # graded human score, where the data has one
+    cut: str | None = None  # "val" or "test": the benchmark's own split, where the data has one
+    group: str | None = None  # the dataset (or origin) the example comes from, where the data says
 
 
 def detect_format(record: dict) -> str | None:
     if "summary_sentences" in record:
         return "qags"
-    if "claim" in record and "document" in record:
+    if "claim" in record and ("document" in record or "doc" in record):
         return "summac"
     if "scores" in record and "summary" in record:
         return "summeval"
@@ -61,10 +66,22 @@ def _qags(record, path, number) -> ConsistencyExample:
                               tuple(sentences), tuple(labels), int(all(labels)), sum(labels) / len(labels))
 
 
+CUTS = ("val", "test")
+
+
 def _summac(record, path, number) -> ConsistencyExample:
-    _require(record, ("document", "claim", "label"), "summac", path, number)
-    return ConsistencyExample(text_sha256(record["document"])[:16], record["document"], record["claim"],
-                              label=int(record["label"]))
+    document = "document" if "document" in record else "doc"
+    _require(record, (document, "claim", "label"), "summac", path, number)
+    label = record["label"]
+    if label not in (0, 1) or isinstance(label, float) and not label.is_integer():
+        raise DataError(f"label {label!r} is not 0 (inconsistent) or 1 (consistent)", file=path, record=number,
+                        field="label")
+    cut = record.get("cut")
+    if cut is not None and cut not in CUTS:
+        raise DataError(f"cut {cut!r} is not one of {', '.join(CUTS)}", file=path, record=number, field="cut")
+    group = record.get("dataset") or record.get("origin")
+    return ConsistencyExample(text_sha256(record[document])[:16], record[document], record["claim"],
+                              label=int(label), cut=cut, group=None if group is None else str(group))
 
 
 def _summeval(record, path, number) -> ConsistencyExample:

@@ -11,13 +11,28 @@ It is the cheap baseline the other consistency scorers must beat: it cannot see 
 number, a negation or swapped roles ("eight" vs "nine" officers barely moves the embedding), and
 it rewards copying. Threshold for "supported": tuned on the dev halves of the annotated sets
 (docs/meta-eval-consistency.md).
+
+Speed: a batch's distinct texts (every summary sentence and the sentences of every distinct
+article) are embedded in one encoder call; an article is split into sentences once per process
+(`article_sentences`) and its sentence embeddings are cached by the encoder, so an article shared
+by 16 summaries is split and embedded once.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 from harness.text.sentences import split_sentences
+
+
+@lru_cache(maxsize=4096)
+def article_sentences(text: str) -> tuple[str, ...]:
+    """The sentences of an article text, split once per process however many summaries cite it."""
+    return tuple(split_sentences(text))
 
 
 class EmbeddingSupport(SentenceConsistency):
@@ -33,16 +48,19 @@ class EmbeddingSupport(SentenceConsistency):
         return {**super().describe(), **self.encoder.describe()}
 
     def judge(self, items):
-        # Encode every new text in one call, so the model runs in full batches.
-        article_sentences = {text: split_sentences(text) for _, text in items}
-        self.encoder.encode([s for sentences, _ in items for s in sentences]
-                            + [s for ss in article_sentences.values() for s in ss])
+        evidence = {text: article_sentences(text) for text in dict.fromkeys(text for _, text in items)}
+        # One encoder call for every distinct sentence of the batch (cached ones are not re-embedded).
+        texts = list(dict.fromkeys([s for sentences, _ in items for s in sentences]
+                                   + [s for ss in evidence.values() for s in ss]))
+        vectors, row = self.encoder.encode(texts), {t: i for i, t in enumerate(texts)}
+        article_vectors = {text: vectors[[row[s] for s in ss]] for text, ss in evidence.items() if ss}
         out = []
         for sentences, text in items:
-            evidence = article_sentences[text]
-            if not evidence:
+            if not evidence[text]:
                 out.append([{"score": 0.0, "evidence": None} for _ in sentences])
                 continue
-            similarity = self.encoder.encode(sentences) @ self.encoder.encode(evidence).T
-            out.append([{"score": float(row.max()), "evidence": evidence[int(row.argmax())]} for row in similarity])
+            similarity = vectors[[row[s] for s in sentences]] @ article_vectors[text].T
+            best = np.argmax(similarity, axis=1)
+            out.append([{"score": float(similarity[i, j]), "evidence": evidence[text][j]}
+                        for i, j in enumerate(best.tolist())])
         return out
