@@ -139,7 +139,8 @@ def test_unknown_config_key_is_refused_at_composition(finished):
 
 
 def test_finished_run_directory_is_refused(finished):
-    with pytest.raises(RunDirError, match="already holds a finished run; a finished run is never overwritten"):
+    with pytest.raises(RunDirError, match=r"already holds a finished run \(lead-3\); a finished run is never "
+                                          r"overwritten\. Run again in a new directory: hydra\.run\.dir=PATH"):
         run(config("system=lead3", "metrics=[rouge]"), finished[0])
     assert_untouched(finished)
 
