@@ -38,6 +38,7 @@ from harness.stats.agreement import (
     balanced_accuracy,
     best_threshold,
     bootstrap_clusters,
+    bootstrap_macro,
     dev_test_split,
     kendall,
     pearson,
@@ -155,25 +156,6 @@ def _cat(key):
 
 def _tune(summary_scores, labels, dev: list[int], fixed: float | None) -> float | None:
     return best_threshold(summary_scores[dev], labels[dev]) if dev else fixed
-
-
-def bootstrap_macro(strata: list[tuple[list, object]], *, n_resamples: int = 1000, confidence: float = 0.95,
-                    seed: int = 0) -> tuple[float, float, float]:
-    """(point, low, high) of the mean over strata of each stratum's statistic; each resample draws
-    every stratum's clusters with replacement within that stratum (so every group stays in)."""
-    point = float(np.mean([statistic(clusters) for clusters, statistic in strata]))
-    rng = np.random.Generator(np.random.PCG64(seed))
-    values = []
-    for _ in range(n_resamples):
-        value = np.mean([statistic([clusters[i] for i in rng.integers(0, len(clusters), size=len(clusters))])
-                         for clusters, statistic in strata])
-        if np.isfinite(value):
-            values.append(value)
-    if not values:
-        return point, float("nan"), float("nan")
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return point, float(low), float(high)
 
 
 def evaluate(name: str, summary_scores: np.ndarray, sentence_scores: list[list[float]],

@@ -62,19 +62,26 @@ def bootstrap_clusters(clusters: Sequence, statistic: Callable[[list], float], *
                        confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """(point, low, high): ``statistic`` of all clusters, and its percentile interval when whole
     clusters (e.g. every summary of one article) are resampled with replacement."""
-    point = statistic(list(clusters))
+    return bootstrap_macro([(clusters, statistic)], n_resamples=n_resamples, confidence=confidence, seed=seed)
+
+
+def bootstrap_macro(strata: list[tuple[Sequence, Callable[[list], float]]], *, n_resamples: int = 1000,
+                    confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(point, low, high) of the mean over strata of each stratum's statistic; each resample draws
+    every stratum's clusters with replacement within that stratum (so every group stays in)."""
+    point = float(np.mean([statistic(list(clusters)) for clusters, statistic in strata]))
     rng = np.random.Generator(np.random.PCG64(seed))
     values = []
     for _ in range(n_resamples):
-        picked = rng.integers(0, len(clusters), size=len(clusters))
-        value = statistic([clusters[i] for i in picked])
+        value = np.mean([statistic([clusters[i] for i in rng.integers(0, len(clusters), size=len(clusters))])
+                         for clusters, statistic in strata])
         if np.isfinite(value):
             values.append(value)
     if not values:
         return point, float("nan"), float("nan")
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
-    return float(point), float(low), float(high)
+    return point, float(low), float(high)
 
 
 def dev_test_split(keys: Sequence[str], seed: int = 0) -> tuple[set, set]:
