@@ -12,6 +12,7 @@ from harness.cli import main as harness_main
 from harness.gate import GateInputError, render_gate_as
 from harness.run import run
 
+from .test_gate import gate
 from .test_run import config
 
 GATED = ("--metric", "rouge/rougeLsum_f:0.02", "--metric", "rouge/rouge1_f:0.02")
@@ -32,12 +33,6 @@ def runs(tmp_path_factory):
         for i, member in enumerate(members):
             shutil.copytree(root / member, root / sweep / str(i))
     return root
-
-
-def gate(capsys, *args):
-    code = harness_main(["gate", *map(str, args)])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def suites(xml_text: str):
