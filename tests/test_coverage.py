@@ -107,6 +107,9 @@ def test_label_columns_read_id2label():
     assert label_columns({0: "CONTRADICTION", 1: "ENTAILMENT", 2: "NEUTRAL"}) == {
         0: CONTRADICTION, 1: ENTAILMENT, 2: NEUTRAL}
     assert label_columns({"0": "entailment", "1": "not_entailment"}) == {0: ENTAILMENT, 1: NEUTRAL}
+    # hyphens and spaces are the same word break: "non-entailment" is not entailment
+    assert label_columns({0: "entailment", 1: "non-entailment"}) == {0: ENTAILMENT, 1: NEUTRAL}
+    assert label_columns({0: "Entailment", 1: "Not Entailment"}) == {0: ENTAILMENT, 1: NEUTRAL}
     with pytest.raises(ModelLoadError, match="no entailment label"):
         label_columns({0: "NEGATIVE", 1: "POSITIVE"})
 

@@ -30,8 +30,8 @@ def label_columns(id2label: dict) -> dict[int, int]:
     """Map each model output index to our column (ENTAILMENT, CONTRADICTION, NEUTRAL) by label name."""
     columns = {}
     for index, label in id2label.items():
-        name = str(label).lower()
-        if "not_entail" in name or "non_entail" in name or "not entail" in name:
+        name = str(label).lower().replace("-", "_").replace(" ", "_")  # "non-entailment", "not entailment"
+        if "not_entail" in name or "non_entail" in name:
             columns[int(index)] = NEUTRAL
         elif "entail" in name:
             columns[int(index)] = ENTAILMENT
