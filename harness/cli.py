@@ -23,6 +23,8 @@ commands:
           [--marks FILE] [--out DIR]
                          leaderboard over runs and sweeps with 95% CIs and paired
                          differences to a reference run; report.html for editors
+  review DIR [--port N]  serve DIR's report.html on 127.0.0.1 and save the editors' marks
+                         to DIR/marks.json (for compare --marks)
   meta-eval --data FILE [--format F] [--metrics A,B] [--split half|given|none] [--dev FILE] [--out DIR]
                          how well consistency scorers agree with human labels
                          (formats qags, summac, summeval; detected when not given)
@@ -37,6 +39,16 @@ examples:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a job (a job prints its own line and exits 130)
+        from harness.errors import interrupted
+
+        print(interrupted(), file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
@@ -70,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return compare(rest)
     if command == "track":
         return track(rest)
+    if command == "review":
+        return review(rest)
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -197,14 +211,7 @@ def compare(args: list[str]) -> int:
                             n_resamples=options.n_resamples)
         agreement = None
         if options.marks:
-            try:
-                marks = json.loads(Path(options.marks).read_text(encoding="utf-8"))
-            except ValueError as e:
-                raise HarnessError(f"--marks {options.marks}: not a marks file exported from report.html "
-                                   f"(invalid JSON: {e})") from None
-            if not isinstance(marks, (dict, list)) or (isinstance(marks, dict) and "marks" not in marks):
-                raise HarnessError(f"--marks {options.marks}: expected {{\"marks\": [...]}} as report.html exports it")
-            agreement = cmp.agreement_with_marks(runs, marks.get("marks", marks), board["metrics"])
+            agreement = cmp.agreement_with_marks(runs, cmp.read_marks(options.marks), board["metrics"])
             board["agreement_with_marks"] = agreement
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -217,6 +224,25 @@ def compare(args: list[str]) -> int:
         out = Path(options.out)
         cmp.write_comparison(out, runs=runs, board=board, agreement=agreement)
         print(f"written: {out / 'compare.md'}, compare.csv, compare.json, report.html")
+    return 0
+
+
+def review(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.review import serve
+
+    parser = argparse.ArgumentParser(prog="harness review", description="Serve report.html locally and save marks.")
+    parser.add_argument("path", help="a run, sweep or compare --out directory with a report.html")
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+    options = parser.parse_args(args)
+    try:
+        serve(Path(options.path), options.port)
+    except (HarnessError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -249,6 +275,11 @@ def meta_eval(args: list[str]) -> int:
     split_mode = "given" if options.dev else options.split or "half"
     try:
         from harness.config import load_metric
+        from harness.reports.compare import check_n_resamples
+
+        check_n_resamples(options.n_resamples)
+        if options.limit is not None and options.limit < 1:
+            raise HarnessError(f"--limit must be a positive integer, got {options.limit}")
 
         if options.task == "coverage":
             from harness.meta_eval import coverage

@@ -6,6 +6,11 @@
 - ``xsum``: ``document`` and ``summary`` (a single one-sentence bullet), ``id`` optional.
 - ``text``: a raw file: the title line, then the bullets (lines starting with •, * or -),
   then the body, paragraphs separated by blank lines.
+
+Values are checked, never coerced: an id is a string or an integer (``0`` is the id ``"0"``; a
+boolean, a float, null, a list or an object is an error), kept exactly as given; a title is a
+string, null or absent; text fields are strings. Every error names the file, the record (its id,
+or where it is: ``line 3``, ``item 2``, ``row 5``) and the field.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ FORMAT_COLUMNS = {
     "cnn_dailymail": ("article", "highlights"),
     "xsum": ("document", "summary"),
 }
+MAX_ID_CHARS = 1000  # an id is a key shown in every report; a longer one is a column mix-up
 _BULLET_MARK = re.compile(r"^\s*[•*\-]\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def detect_format(columns, *, file: str) -> str:
@@ -39,60 +46,127 @@ def split_paragraphs(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in re.split(r"\n\s*\n", text) if p.strip())
 
 
-def row_to_article(row: dict, fmt: str, *, file: str, index: int) -> Article:
-    """One row of ``fmt`` as an Article; errors name the file, the record and the field."""
-    record = str(row.get("id") or f"#{index}")
+def type_name(value) -> str:
+    """The JSON name of ``value``'s type, with the value where it is short: for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, float):
+        return f"a float ({value!r})"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def article_id(row: dict, fmt: str, *, file: str, where: str, fallback: str) -> str:
+    """The record's id, exactly as given (an integer as its decimal digits). Required in our
+    records; in CNN/DailyMail and XSum rows an absent or null id becomes ``fallback``."""
+    value = row.get("id")
+    if value is None:
+        if fmt != "records":
+            return fallback
+        raise DataError("record has no 'id'" if "id" not in row else "'id' is null: give each record an id",
+                        file=file, record=where, field="id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise DataError(f"'id' must be a string or an integer, got {type_name(value)}", file=file, record=where,
+                        field="id")
+    text = str(value)
+    if not text.strip():
+        raise DataError("'id' is empty" if not text else "'id' is only whitespace", file=file, record=where,
+                        field="id")
+    if len(text) > MAX_ID_CHARS:
+        raise DataError(f"'id' is {len(text):,} characters long (at most {MAX_ID_CHARS:,}): is a text in the "
+                        "id column?", file=file, record=where, field="id")
+    return text
+
+
+def row_to_article(row: dict, fmt: str, *, file: str, index: int, where: str | None = None,
+                   fallback_id: str | None = None) -> Article:
+    """One row of ``fmt`` as an Article; errors name the file, the record and the field. ``where``
+    says where the row is (``line 3``); ``fallback_id`` is the id of a row that may have none."""
+    where = where or f"#{index}"
+    record = article_id(row, fmt, file=file, where=where, fallback=fallback_id or f"#{index}")
+
+    def fail(message, name):
+        raise DataError(message, file=file, record=record, field=name)
 
     def need_text(name):
         value = row.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise DataError(f"{name!r} is missing or empty", file=file, record=record, field=name)
+        if value is not None and not isinstance(value, str):
+            fail(f"{name!r} must be a string, got {type_name(value)}", name)
+        if not value or not value.strip():
+            fail(f"{name!r} is missing or empty", name)
+        return value
+
+    def string_list(name):
+        value = row.get(name)
+        if not isinstance(value, list):
+            fail(f"{name!r} must be a list of strings, got {type_name(value)}", name)
+        for i, item in enumerate(value, 1):
+            if not isinstance(item, str):
+                fail(f"{name!r} must be a list of strings: item {i} is {type_name(item)}", name)
         return value
 
     if fmt == "records":
-        if "id" not in row:
-            raise DataError("record has no 'id'", file=file, record=record, field="id")
+        if "paragraphs" in row and "body" in row:
+            fail("both 'paragraphs' and 'body' are given: keep one (the other would be ignored)", "body")
         if "paragraphs" in row:
-            paragraphs = row["paragraphs"]
-            if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
-                raise DataError("'paragraphs' must be a list of strings", file=file, record=record,
-                                field="paragraphs")
-            paragraphs = tuple(p.strip() for p in paragraphs if p.strip())
+            paragraphs = tuple(p.strip() for p in string_list("paragraphs") if p.strip())
             body_field = "paragraphs"
         else:
             paragraphs = split_paragraphs(need_text("body"))
             body_field = "body"
-        bullets = row.get("bullets")
-        if not isinstance(bullets, list) or not all(isinstance(b, str) for b in bullets):
-            raise DataError("'bullets' must be a list of strings", file=file, record=record, field="bullets")
-        title = row.get("title") or ""
+        bullets = string_list("bullets")
     elif fmt == "cnn_dailymail":
         paragraphs = split_paragraphs(need_text("article"))
         body_field = "article"
-        bullets = need_text("highlights").splitlines()
-        title = row.get("title") or ""
+        bullets = need_text("highlights").split("\n")
     elif fmt == "xsum":
         paragraphs = split_paragraphs(need_text("document"))
         body_field = "document"
         bullets = [need_text("summary")]
-        title = row.get("title") or ""
     else:
         raise DataError(f"unknown data format {fmt!r}: use one of {sorted(FORMAT_COLUMNS) + ['text']}",
                         file=file, field="format")
+    title = row.get("title")
+    if title is not None and not isinstance(title, str):
+        fail(f"'title' must be a string or null, got {type_name(title)}", "title")
 
     bullets = tuple(_BULLET_MARK.sub("", b).strip() for b in bullets if b.strip())
     bullet_field = {"records": "bullets", "cnn_dailymail": "highlights", "xsum": "summary"}[fmt]
     if not paragraphs:
-        raise DataError("article body is empty", file=file, record=record, field=body_field)
+        fail("article body is empty", body_field)
     if not bullets:
-        raise DataError("no reference bullets", file=file, record=record, field=bullet_field)
-    return Article(id=record, title=str(title).strip(), paragraphs=paragraphs, bullets=bullets,
-                   source={"file": file, "format": fmt, "index": index})
+        fail("no reference bullets", bullet_field)
+    article = Article(id=record, title=(title or "").strip(), paragraphs=paragraphs, bullets=bullets,
+                      source={"file": file, "format": fmt, "index": index})
+    check_unicode(article, file=file, fields={"id": "id", "title": "title", "paragraphs": body_field,
+                                              "bullets": bullet_field})
+    return article
+
+
+def check_unicode(article: Article, *, file: str, fields: dict[str, str]) -> None:
+    """Refuse a lone surrogate (``"\\ud800"`` in JSON): it is not a character, and no UTF-8 file
+    (summaries, reports) could hold it."""
+    for attribute, name in fields.items():
+        value = getattr(article, attribute)
+        for text in (value,) if isinstance(value, str) else value:
+            found = _SURROGATE.search(text)
+            if found:
+                raise DataError(f"{name!r} holds a lone surrogate \\u{ord(found.group()):04x}, which is not a "
+                                "character: fix the escape in the file", file=file, record=article.id, field=name)
 
 
 def parse_text(text: str, *, file: str, article_id: str) -> Article:
-    """A raw "title / • bullets / body" text as an Article."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    """A raw "title / • bullets / body" text as an Article (lines end in LF, CRLF or CR)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     i = 0
     while i < len(lines) and not lines[i].strip():
         i += 1

@@ -1,22 +1,38 @@
 """Read reference articles from a file, a directory of files, or a dataset hub id.
 
-Local ``.txt`` files are the raw "title / • bullets / body" format; ``.jsonl``/``.json`` are read
-line by line (so errors can name the line); ``.csv``/``.parquet`` files and hub ids go through
-`datasets`. The row format (ours, CNN/DailyMail, XSum) is detected from the columns unless
-``fmt`` names it.
+Local ``.txt`` files are the raw "title / • bullets / body" format; ``.jsonl``/``.json`` and
+``.csv`` are read here, line by line where the format allows, so that errors name the line;
+``.parquet`` files and hub ids go through `datasets`. Suffixes match in any case (``.JSONL``).
+The row format (ours, CNN/DailyMail, XSum) is detected from the columns unless ``fmt`` names it.
+
+Text files are UTF-8 (a UTF-8 byte-order mark is dropped); UTF-16 or UTF-32, NUL bytes and
+undecodable bytes are errors naming the line. A directory is read one level deep: every regular
+file with a reference suffix, in name order. Hidden entries (``.name``) and files with other
+suffixes (``notes.md``, ``data.jsonl~``) are skipped and named in a warning; a sub-directory, a
+pipe or a broken or looping symbolic link that bears a reference suffix is an error naming it.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import errno
+import io
 import json
+import logging
+import stat
 from pathlib import Path
 
 from harness.data.article import Article
-from harness.data.formats import detect_format, parse_text, row_to_article
+from harness.data.formats import detect_format, parse_text, row_to_article, type_name
 from harness.errors import DataError
 from harness.hub import hub_reachable
 
+log = logging.getLogger(__name__)
+
 SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".parquet")
+_WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
+              codecs.BOM_UTF16_BE: "UTF-16"}  # UTF-32 LE first: it starts with the UTF-16 LE mark
 
 
 def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config: str | None = None,
@@ -34,26 +50,29 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
         raise DataError(f"data.shard must be in 0..data.num_shards-1, got shard={shard}, num_shards={num_shards}",
                         field="shard")
     local = Path(path).expanduser()
-    if local.is_dir():
-        files = sorted(p for p in local.iterdir() if p.suffix in SUFFIXES)
-        if not files:
-            raise DataError(f"directory holds no reference files ({', '.join(SUFFIXES)})", file=str(path))
-        articles = [a for f in files for a in _load_file(f, fmt)]
-    elif local.is_file():
-        articles = _load_file(local, fmt)
+    kind = _kind(local)
+    if kind == "directory":
+        located = [found for f in _data_files(local, str(path)) for found in _load_file(f, fmt, in_directory=True)]
+    elif kind == "file":
+        located = _load_file(local, fmt)
+    elif kind is not None:
+        raise DataError(f"not a file or directory but {kind}", file=str(path))
     elif _looks_like_hub_id(path):
-        articles = _load_hub(path, fmt, split, hub_config)
+        located = _load_hub(path, fmt, split, hub_config)
     else:
         raise DataError("no such file or directory", file=str(path))
-    if not articles:
+    if not located:
         raise DataError("no articles found", file=str(path))
-    seen: dict[str, str] = {}
-    for article in articles:
-        where = article.source.get("file", path)
+    seen: dict[str, tuple[str, str]] = {}
+    for article, where in located:
+        file = article.source.get("file", path)
         if article.id in seen:
-            raise DataError(f"duplicate article id (also in {seen[article.id]})", file=where,
+            first_file, first_where = seen[article.id]
+            also = first_where if first_file == file else " of ".join(filter(None, (first_where, first_file)))
+            raise DataError(f"duplicate article id{f' at {where}' if where else ''} (first at {also})", file=file,
                             record=article.id, field="id")
-        seen[article.id] = where
+        seen[article.id] = (file, where)
+    articles = [article for article, _ in located]
     articles = articles[:limit] if limit else articles
     if sample and sample < len(articles):
         import random
@@ -67,60 +86,213 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
 
 
 def _looks_like_hub_id(path: str) -> bool:
-    return not path.startswith((".", "/", "~")) and path.count("/") <= 1 and not path.endswith(SUFFIXES)
+    return (not path.startswith((".", "/", "~")) and path.count("/") <= 1
+            and not path.lower().endswith(SUFFIXES))
 
 
-def _load_file(file: Path, fmt: str) -> list[Article]:
-    name = str(file)
-    if file.suffix == ".txt":
+def _kind(path: Path) -> str | None:
+    """What is at ``path``: "file", "directory", another kind in words, or None when nothing is."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if path.is_symlink():
+            return "a broken symbolic link"
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise DataError(f"cannot read it: {e.strerror}", file=str(path)) from e
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _data_files(directory: Path, shown: str) -> list[Path]:
+    """The reference files directly in ``directory``, in name order (rules: the module docstring)."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as e:
+        raise DataError(f"cannot list the directory: {e.strerror}", file=shown) from e
+    files, skipped = [], []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.suffix.lower() not in SUFFIXES:
+            skipped.append(entry.name)
+            continue
+        kind = _kind(entry)
+        if kind == "directory":
+            raise DataError("a sub-directory named like a reference file: directories are read one level deep; "
+                            "move its files up, or pass it as data.path", file=str(entry))
+        if kind != "file":
+            raise DataError(f"not a reference file but {kind or 'gone'}", file=str(entry))
+        files.append(entry)
+    if skipped:
+        log.warning("data directory %s: skipped %d entries that are hidden or not reference files (%s): %s",
+                    shown, len(skipped), ", ".join(SUFFIXES), ", ".join(skipped))
+    if not files:
+        raise DataError(f"directory holds no reference files ({', '.join(SUFFIXES)})"
+                        + (f"; skipped: {', '.join(skipped)}" if skipped else ""), file=shown)
+    return files
+
+
+def _load_file(file: Path, fmt: str, in_directory: bool = False) -> list[tuple[Article, str]]:
+    """The file's articles, each with where it is in the file (``line 3``)."""
+    name, suffix = str(file), file.suffix.lower()
+    if suffix == ".txt":
         if fmt not in ("auto", "text"):
             raise DataError(f".txt files are read as format 'text', not {fmt!r}", file=name, field="format")
-        return [parse_text(_read_text(file), file=name, article_id=file.stem)]
-    if file.suffix in (".jsonl", ".json"):
+        return [(parse_text(_read_text(file), file=name, article_id=file.stem), "")]
+    if suffix in (".jsonl", ".json"):
         rows = _read_json_rows(file)
-    elif file.suffix in (".csv", ".parquet"):
-        rows = _dataset_rows(file.suffix.lstrip("."), name)
+    elif suffix == ".csv":
+        rows = _read_csv_rows(file)
+    elif suffix == ".parquet":
+        rows = [(f"row {i + 1}", row) for i, row in enumerate(_dataset_rows("parquet", name))]
     else:
         raise DataError(f"unsupported file type {file.suffix!r}: use one of {', '.join(SUFFIXES)}", file=name)
-    return _rows_to_articles(rows, fmt, name)
+    return _rows_to_articles(rows, fmt, name, id_prefix=file.name if in_directory else "")
 
 
-def _rows_to_articles(rows: list[dict], fmt: str, file: str) -> list[Article]:
+def _rows_to_articles(rows: list[tuple[str, dict]], fmt: str, file: str,
+                      id_prefix: str = "") -> list[tuple[Article, str]]:
     if not rows:
         raise DataError("file holds no records", file=file)
     if fmt == "auto":
-        fmt = detect_format(rows[0].keys(), file=file)
-    return [row_to_article(row, fmt, file=file, index=i) for i, row in enumerate(rows)]
+        fmt = detect_format(rows[0][1].keys(), file=file)
+    return [(row_to_article(row, fmt, file=file, index=i, where=where, fallback_id=f"{id_prefix}#{i}"), where)
+            for i, (where, row) in enumerate(rows)]
 
 
 def _read_text(file: Path) -> str:
+    """The file as text: UTF-8, a leading byte-order mark dropped; anything else an error naming the line."""
     try:
-        return file.read_text(encoding="utf-8")
+        data = file.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read it: {e.strerror}", file=str(file)) from e
+    for bom, encoding in _WIDE_BOMS.items():
+        if data.startswith(bom):
+            raise DataError(f"the file is {encoding} text (it starts with a {encoding} byte-order mark): "
+                            "re-encode it as UTF-8", file=str(file))
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise DataError(f"NUL byte at line {line} (byte {nul}): not a UTF-8 text file "
+                        "(UTF-16 without a byte-order mark, or binary?); re-encode it as UTF-8", file=str(file))
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text (byte {e.start}): re-encode the file as UTF-8", file=str(file)) from e
+        bom = 3 if data.startswith(codecs.BOM_UTF8) else 0
+        line = data.count(b"\n", 0, e.start + bom) + 1
+        raise DataError(f"not UTF-8 text (byte {e.start + bom}) at line {line}: re-encode the file as UTF-8 "
+                        "(it may be Latin-1 or Windows-1252)", file=str(file)) from e
 
 
-def _read_json_rows(file: Path) -> list[dict]:
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are unique (the json module keeps the last of a repeated key)."""
+    row = {}
+    for key, value in pairs:
+        if key in row:
+            raise _DuplicateKey(key)
+        row[key] = value
+    return row
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _parse_json(text: str, file: Path, record: str | None):
+    """``text`` parsed; every failure, the pathological ones included, a DataError naming ``record``
+    (a line), or, for a whole document, the line of the error."""
+    try:
+        return json.loads(text, object_pairs_hook=_object)
+    except json.JSONDecodeError as e:
+        where = record or f"line {e.lineno}"
+        raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", file=str(file), record=where) from e
+    except _DuplicateKey as e:
+        raise DataError(f"invalid record: the key {e.args[0]!r} is repeated (which value counts?)", file=str(file),
+                        record=record) from e
+    except RecursionError as e:
+        raise DataError("invalid record: JSON nested too deeply to read", file=str(file), record=record) from e
+    except ValueError as e:  # an integer of more than 4300 digits (sys.set_int_max_str_digits)
+        raise DataError(f"invalid record: {e}", file=str(file), record=record) from e
+
+
+def _read_json_rows(file: Path) -> list[tuple[str, dict]]:
+    """(where, row) for each record: a JSON array's items (``.json``), else one object per line."""
     text = _read_text(file)
-    if file.suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(file)) from e
-        numbered = list(enumerate(rows, 1))
+    if file.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        rows = _parse_json(text, file, None)
+        numbered = [(f"item {i}", row) for i, row in enumerate(rows, 1)]
     else:
         numbered = []
         for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 is text in JSON
             if not line.strip():
                 continue
             try:
-                numbered.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON: {e.msg}", file=str(file), record=f"line {lineno}") from e
-    for lineno, row in numbered:
+                numbered.append((f"line {lineno}", _parse_json(line, file, f"line {lineno}")))
+            except DataError:
+                if lineno == 1:
+                    _explain_json_document(text, file)
+                raise
+    for where, row in numbered:
         if not isinstance(row, dict):
-            raise DataError("each record must be a JSON object", file=str(file), record=f"line {lineno}")
-    return [row for _, row in numbered]
+            raise DataError(f"each record must be a JSON object, got {type_name(row)}", file=str(file),
+                            record=where)
+    return numbered
+
+
+def _explain_json_document(text: str, file: Path) -> None:
+    """A file whose first line is not a record: if it is one JSON document spread over lines, say
+    so (an array belongs in a ``.json`` file; an object is neither records nor JSON Lines)."""
+    if "\n" not in text.strip():
+        return
+    try:
+        document = json.loads(text)
+    except (RecursionError, ValueError):
+        return
+    if isinstance(document, list):
+        raise DataError("the file is one JSON array spread over lines, not JSON Lines (one record per line): "
+                        "name it .json", file=str(file))
+    raise DataError(f"the file is one JSON document holding {type_name(document)}: expected an array of records "
+                    "([{...}, ...]) or one record per line (JSON Lines)", file=str(file))
+
+
+def _read_csv_rows(file: Path) -> list[tuple[str, dict]]:
+    """(where, row) for each CSV record, every value the exact text of its cell ("01" stays "01");
+    a record that spans lines is named by its first line."""
+    text = _read_text(file)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a whole article is one cell
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows, header, start = [], None, 1
+        for cells in reader:
+            where = f"line {start}"
+            start = reader.line_num + 1
+            if not cells:
+                continue
+            if header is None:
+                header = cells
+                repeated = sorted({c for c in cells if cells.count(c) > 1})
+                if repeated:
+                    raise DataError(f"the header repeats the column(s) {', '.join(map(repr, repeated))}",
+                                    file=str(file), record=where, field="columns")
+                continue
+            if len(cells) != len(header):
+                raise DataError(f"{len(cells)} fields, but the header has {len(header)}", file=str(file),
+                                record=where)
+            rows.append((where, dict(zip(header, cells, strict=True))))
+    except csv.Error as e:
+        raise DataError(f"invalid CSV: {e}", file=str(file), record=f"line {reader.line_num}") from e
+    finally:
+        csv.field_size_limit(limit)
+    return rows
 
 
 def _dataset_rows(builder: str, file: str) -> list[dict]:
@@ -133,7 +305,7 @@ def _dataset_rows(builder: str, file: str) -> list[dict]:
     return list(dataset)
 
 
-def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list[Article]:
+def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list[tuple[Article, str]]:
     import datasets
 
     try:
@@ -146,4 +318,4 @@ def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list
             f"{type(e).__name__}: {e}. If this machine is offline, download it where you are online "
             f"(datasets.load_dataset({hub_id!r}).save_to_disk or to_parquet) and pass the local file "
             "as data.path=FILE", file=hub_id) from e
-    return _rows_to_articles(list(dataset), fmt, hub_id)
+    return _rows_to_articles([(f"row {i + 1}", row) for i, row in enumerate(dataset)], fmt, hub_id)

@@ -31,10 +31,12 @@ from harness.results import (
     merged_metric_info,
     rank_value,
 )
-from harness.stats.agreement import spearman
+from harness.stats.agreement import bootstrap_clusters, spearman
 from harness.stats.bootstrap import bootstrap_mean, paired_difference
+from harness.text.visible import visible
 
-__all__ = ["CompareError", "load_runs", "compare", "agreement_with_marks", "render_markdown", "render_terminal",
+__all__ = ["CompareError", "load_runs", "compare", "check_n_resamples", "read_marks", "agreement_with_marks",
+           "render_markdown", "render_terminal",
            "render_csv", "write_comparison"]
 
 
@@ -42,13 +44,61 @@ class CompareError(HarnessError):
     """The runs cannot be compared as asked (unknown metric or reference, no resamples)."""
 
 
+MAX_RESAMPLES = 1_000_000  # resamples x articles indices are held at once (8 bytes each)
+
+
+def check_n_resamples(n_resamples) -> None:
+    """``--n-resamples`` is an integer from 1 to MAX_RESAMPLES (the bootstrap holds all resamples at once)."""
+    if not isinstance(n_resamples, int) or isinstance(n_resamples, bool):
+        raise CompareError(f"--n-resamples must be an integer, got {n_resamples!r}")
+    if n_resamples < 1:
+        raise CompareError(f"--n-resamples must be at least 1 (got {n_resamples}); 10000 is the default")
+    if n_resamples > MAX_RESAMPLES:
+        raise CompareError(f"--n-resamples must be at most {MAX_RESAMPLES:,} (got {n_resamples:,}): the bootstrap "
+                           "holds every resample in memory; 10000 is the default")
+
+
+def read_marks(path) -> list[dict]:
+    """The editors' marks in ``path`` (as report.html exports them: ``{"marks": [...]}``, or the bare
+    list); every problem is an error naming the file and, for a bad mark, its position."""
+    import json
+
+    where = f"--marks {path}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CompareError(f"{where}: not UTF-8 text (byte {e.start}): a marks file is JSON exported from "
+                           "report.html") from None
+    except OSError as e:
+        raise CompareError(f"{where}: cannot read it ({e.strerror or e})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CompareError(f"{where}: not a marks file exported from report.html (invalid JSON: {e})") from None
+    except (RecursionError, ValueError) as e:  # nesting too deep, an integer too long to read
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise CompareError(f"{where}: not a marks file exported from report.html (unreadable JSON: {reason})") from None
+    if isinstance(data, dict) and "marks" in data:
+        data = data["marks"]
+    elif isinstance(data, dict) or not isinstance(data, list):
+        raise CompareError(f'{where}: expected {{"marks": [...]}} as report.html exports it')
+    if not isinstance(data, list):
+        raise CompareError(f'{where}: "marks" must be a list, got {type(data).__name__}')
+    for i, mark in enumerate(data, 1):
+        if not isinstance(mark, dict):
+            raise CompareError(f"{where}: mark {i} must be an object with run, article_id and mark, "
+                               f"got {type(mark).__name__}")
+        if mark.get("mark") not in ("accept", "reject", None):
+            raise CompareError(f"{where}: mark {i} has mark {mark.get('mark')!r}: expected 'accept' or 'reject'")
+    return data
+
+
 def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | None = None,
             reference: str | None = None, *, seed: int = 0, n_resamples: int = 10_000) -> dict:
     """The comparison table: rows ranked by ``sort_by`` in its own direction; per metric the mean,
     CI, n and the paired difference to the reference run (default: the top row); one verdict line
     per metric; warnings when the runs cover different articles."""
-    if n_resamples < 1:
-        raise CompareError(f"--n-resamples must be at least 1 (got {n_resamples}); 10000 is the default")
+    check_n_resamples(n_resamples)
     info = merged_metric_info(runs)
     available = [m for m in info if any(r.values(m) for r in runs)]
     if not available:
@@ -131,20 +181,41 @@ def verdicts(board: dict) -> list[str]:
     return lines
 
 
-def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str]) -> dict:
+def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str], *, seed: int = 0,
+                         n_resamples: int = 1000) -> dict:
     """Spearman correlation, per metric, between its per-summary score and the editors' marks
-    (accept = 1, reject = 0) over the marked summaries of these runs."""
+    (accept = 1, reject = 0) over the marked summaries of these runs, with a 95% bootstrap interval
+    (``ci95``) that resamples articles (all marked summaries of one article together; seeded)."""
     by_name = {r.label: r for r in runs}
     labelled = [(m["run"], m["article_id"], 1.0 if m["mark"] == "accept" else 0.0) for m in marks
                 if isinstance(m, dict) and m.get("mark") in ("accept", "reject") and m.get("run") in by_name
                 and m.get("article_id") in by_name[m["run"]].scores]
     out = {}
     for metric in metrics:
-        pairs = [(by_name[r].scores[a].get(metric), y) for r, a, y in labelled]
-        pairs = [(float(x), y) for x, y in pairs if isinstance(x, (int, float))]
+        scored = [(a, by_name[r].scores[a].get(metric), y) for r, a, y in labelled]
+        scored = [(a, float(x), y) for a, x, y in scored if isinstance(x, (int, float))]
+        pairs = [(x, y) for _, x, y in scored]
         rho = spearman([x for x, _ in pairs], [y for _, y in pairs]) if len(pairs) > 2 else float("nan")
-        out[metric] = {"spearman": None if np.isnan(rho) else rho, "n": len(pairs)}
+        out[metric] = {"spearman": None if np.isnan(rho) else rho, "n": len(pairs), "ci95": None}
+        by_article: dict[str, list] = {}
+        for a, x, y in scored:
+            by_article.setdefault(a, []).append((x, y))
+        if not np.isnan(rho) and len(by_article) > 1:
+            def statistic(clusters):
+                flat = [pair for cluster in clusters for pair in cluster]
+                return spearman([x for x, _ in flat], [y for _, y in flat])
+
+            _, low, high = bootstrap_clusters(list(by_article.values()), statistic, n_resamples=n_resamples, seed=seed)
+            out[metric]["ci95"] = None if np.isnan(low) else [low, high]
     return out
+
+
+def _rho(a: dict) -> str:
+    """Spearman with its interval, as the tables print it."""
+    if a["spearman"] is None:
+        return "–"
+    ci = a.get("ci95")
+    return f"{a['spearman']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def _cell(stats: dict | None, reference: bool) -> tuple[str, str]:
@@ -192,21 +263,20 @@ def render_markdown(board: dict, agreement: dict | None = None) -> str:
         lines += ["", *[f"**Warning:** {escape_md(w)}" for w in board["warnings"]]]
     if agreement:
         lines += ["", "## Agreement with the editors' marks", "",
-                  table(["metric", "Spearman", "n"], [[escape_md(m), "–" if a["spearman"] is None else
-                                                       f"{a['spearman']:.3f}", str(a["n"])]
-                                                      for m, a in agreement.items()])]
+                  table(["metric", "Spearman [95% CI]", "n"], [[escape_md(m), _rho(a), str(a["n"])]
+                                                                for m, a in agreement.items()])]
     return "\n".join(lines) + "\n"
 
 
 def render_terminal(board: dict, agreement: dict | None = None) -> str:
     header, body = _grid(board)
-    lines = [_title(board), aligned(header, body), "", *board["verdicts"]]
-    lines += [f"warning: {w}" for w in board["warnings"]]
+    lines = [visible(_title(board)), aligned(header, body), "", *map(visible, board["verdicts"])]
+    lines += [f"warning: {visible(w)}" for w in board["warnings"]]
     if agreement:
-        lines += ["", "agreement with the editors' marks (Spearman, n):"]
+        lines += ["", "agreement with the editors' marks (Spearman [95% CI, articles resampled], n):"]
         for metric, a in agreement.items():
-            rho = "–" if a["spearman"] is None else f"{a['spearman']:.3f}"
-            lines.append(f"  {metric}: {rho} (n={a['n']})")
+            rho = _rho(a)
+            lines.append(f"  {visible(metric)}: {rho} (n={a['n']})")
     return "\n".join(lines) + "\n"
 
 

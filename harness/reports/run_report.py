@@ -36,12 +36,12 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
     lines += ["## Articles", ""]
     for row in summaries:
         article = by_id[row["article_id"]]
-        lines += [f"### {escape_md(article.title or article.id)}", "", f"id: `{article.id}`", "",
+        lines += [f"### {escape_md(article.title or article.id)}", "", f"id: {escape_md(article.id)}", "",
                   "**Reference bullets**", ""]
         lines += [f"- {escape_md(b)}" for b in article.bullets]
         lines += ["", "**Summary**", ""]
         text = row["text"].strip()
-        lines += [f"> {escape_md(line)}" for line in text.splitlines() if line.strip()] if text else [
+        lines += [f"> {escape_md(line)}" for line in text.split("\n") if line.strip()] if text else [
             "*(empty summary)*"]
         if row.get("article_tokens_cut"):
             lines += ["", f"Truncated: {row['article_tokens_cut']} of {row['article_tokens']} article tokens "
@@ -69,8 +69,9 @@ def bullet_coverage_table(scores: dict) -> list[str]:
         covering = next((found[i]["sentence"] for found in per_matcher if found[i]["covered"]), None)
         rows.append([str(i + 1), escape_md(bullet["bullet"]), *marks, escape_md(covering) if covering else "—"])
     totals = [f"{sum(b['covered'] for b in found)}/{len(found)}" for found in per_matcher]
-    return ["", f"**Bullet coverage** ({', '.join(f'{m}: {t}' for m, t in zip(matchers, totals, strict=True))})",
-            "", table(["#", "bullet", *matchers, "covered by summary sentence"], rows)]
+    counts = ", ".join(f"{escape_md(m)}: {t}" for m, t in zip(matchers, totals, strict=True))
+    return ["", f"**Bullet coverage** ({counts})",
+            "", table(["#", "bullet", *map(escape_md, matchers), "covered by summary sentence"], rows)]
 
 
 def consistency_table(scores: dict) -> list[str]:
@@ -86,10 +87,10 @@ def consistency_table(scores: dict) -> list[str]:
             marks = [f"{'✓' if judged[i]['supported'] else '✗'} {judged[i]['score']:.2f}" for judged in per_scorer]
             problems = [escape_md(p) for judged in per_scorer for p in entity_problems(judged[i])]
             rows.append([str(i + 1), escape_md(sentence["sentence"]), *marks, "; ".join(problems) or "—"])
-        unsupported = [f"{k}: {sum(not s['supported'] for s in judged)}" for k, judged in zip(scorers, per_scorer,
-                                                                                               strict=True)]
+        unsupported = [f"{escape_md(k)}: {sum(not s['supported'] for s in judged)}"
+                       for k, judged in zip(scorers, per_scorer, strict=True)]
         lines += ["", f"**Factual consistency against the article** (unsupported sentences: {', '.join(unsupported)})",
-                  "", table(["#", "summary sentence", *scorers, "not supported by the article"], rows)]
+                  "", table(["#", "summary sentence", *map(escape_md, scorers), "not supported by the article"], rows)]
     for found in details.contradictions(scores):
         lines += ["", f"Contradicts a bullet: “{escape_md(found['sentence'])}” vs “{escape_md(found['bullet'])}” "
                       f"({escape_md(found['reason'])})"]
