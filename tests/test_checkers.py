@@ -20,7 +20,8 @@ from harness.models.checker import Checker, supported_indices
 
 WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel prices police officers eight "
          "killed mayor office fire troops summary article sent force last night city predict : . 1 0").split()
-ARTICLE = Article("x", "T", ("Fuel prices rose in the city. Police officers were killed last night.",
+# No title: these tests check chunking of the body (a title is article text too: tests/test_flags.py).
+ARTICLE = Article("x", "", ("Fuel prices rose in the city. Police officers were killed last night.",
                              "Troops were sent to the city. The mayor office was on fire."), ())
 
 

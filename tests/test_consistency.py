@@ -240,7 +240,7 @@ def test_judge_reuses_the_article_prefix_without_changing_scores(judge):
 def test_judge_cuts_long_articles_and_says_how_much(judge):
     long_article = Article("a", "t", (" ".join(["police"] * 50),), ("b",))
     (sentence,) = judge.score("police", long_article)["sentences@judge"]
-    assert sentence["article_tokens_cut"] == 30  # 50 tokens, max_article_tokens 20
+    assert sentence["article_tokens_cut"] == 31  # title "t" + 50 tokens, max_article_tokens 20
 
 
 def test_judge_prompt_needs_both_placeholders(tiny_causal_dir):

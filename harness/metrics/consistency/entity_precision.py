@@ -65,8 +65,13 @@ class EntityPrecision(SentenceConsistency):
     key = "entity"
     display = "Entity precision"
 
-    def __init__(self, threshold: float = 1.0):
-        super().__init__(threshold)
+    def __init__(self, threshold: float = 1.0, flag_below: float | None = None):
+        super().__init__(threshold, flag_below)
+
+    def flag_level(self, judged):
+        if any(c["status"] == "qualifier_mismatch" for c in judged["entities"]):
+            return "contradicted"  # the article gives the number with another qualifier
+        return "not in the article"
 
     def describe(self) -> dict:
         return {**super().describe(), "ner": "spacy en_core_web_sm"}
