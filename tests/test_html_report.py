@@ -44,6 +44,12 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         assert option.evaluate("o => o.parentElement.label") == "more"
         headline = page.locator('#sort-by optgroup[label="headline"] option').evaluate_all("os => os.map(o => o.value)")
         assert headline[0] == "rouge/rougeLsum_f" and "extractive/words" not in headline
+        # The article beside the summaries: its real title, its text (folded), evidence on a click.
+        assert page.locator("article.item h2").inner_text().startswith("Vladimir Putin deploys troops")
+        assert page.locator("details.article-text p.paragraph").count() > 10
+        page.locator('div.summary[data-run="reference-bullets"] span.sent').first.click()
+        assert page.locator("details.article-text").evaluate("d => d.open")
+        assert page.locator("mark.evidence").first.inner_text().startswith("Russia has sent a peacekeeping force")
         page.locator('input[data-run="reference-bullets"]').uncheck()
         assert page.locator("div.summary").count() == 1
         page.locator('input[data-run="reference-bullets"]').check()

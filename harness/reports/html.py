@@ -1,10 +1,15 @@
 """``report.html``: the page editors read. One self-contained file (no CDN, works offline).
 
-Per article: its bullets, then the summaries of every run ranked by a chosen metric; per summary,
-which bullets it covers (✓/✗ by each coverage matcher) and which sentences the article does not
-support (highlighted, with the names and numbers it lacks). Filters by run, sorting by any
-metric, and marks (accept / reject / note) that editors export as JSON for
-``harness compare --marks``. Bar charts of the headline metrics with their 95% CIs (matplotlib).
+Per article (headed by its title, else its first words): its bullets and its text (folded), beside
+the summaries of every run ranked by a chosen metric, or two runs side by side; per summary, which
+bullets it covers (✓/✗ by each coverage matcher) and which sentences a scorer flags (with the
+level as text, the names and numbers the article lacks marked); choosing a sentence highlights
+its evidence in the article. Filters by run, ranking by any metric in its direction, fold /
+unfold and j / k / o keys, and marks (accept / reject / note) kept in the browser's localStorage
+per run, article and system, exported and imported as JSON for ``harness compare --marks``, or
+saved by ``harness review`` (harness/review.py). Articles render lazily (when unfolded and near
+the viewport), so 1,000 articles stay responsive. Bar charts of the headline metrics with their
+95% CIs (matplotlib).
 
 Safety: every text from a model or a reference reaches the page as JSON data inside a
 ``<script type="application/json">`` element (``<``, ``>``, ``&`` escaped) and is put on the page
@@ -33,17 +38,64 @@ def _scalar(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _flagged(verdict: dict) -> bool:
+    """A scorer flags a sentence when it says so (``flagged``); older runs have only ``supported``."""
+    flagged = verdict.get("flagged")
+    return bool(flagged) if flagged is not None else not verdict.get("supported", True)
+
+
 def _summary_view(text: str, scores: dict) -> dict:
     judged = details.sentences(scores)
     sentences = []
     if judged:
         for i, first in enumerate(next(iter(judged.values()))):
-            verdicts = [{"scorer": k, "score": v[i]["score"], "supported": v[i]["supported"]}
-                        for k, v in judged.items()]
+            verdicts = []
+            for scorer, v in judged.items():
+                verdict = {"scorer": scorer, "score": v[i]["score"], "supported": v[i]["supported"],
+                           "flagged": _flagged(v[i]), "level": v[i].get("level")}
+                if isinstance(v[i].get("evidence"), str) and v[i]["evidence"].strip():
+                    verdict["evidence"] = v[i]["evidence"]
+                verdicts.append(verdict)
             problems = [p for v in judged.values() for p in entity_problems(v[i])]
-            sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems})
+            # The names and numbers the article lacks, to mark inside the sentence.
+            missing = sorted({e["text"] for v in judged.values() for e in v[i].get("entities", [])
+                              if e.get("status") in ("unmatched", "qualifier_mismatch") and e.get("text")})
+            sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems,
+                              "missing": missing})
     return {"text": text, "scores": {k: v for k, v in scores.items() if _scalar(v)}, "sentences": sentences,
             "coverage": details.coverage(scores), "contradictions": details.contradictions(scores)}
+
+
+def _compact(summary: dict, bullets: list[str]) -> dict:
+    """Per-bullet coverage with the bullet as its index in the article's bullets and the covering
+    sentence as its index in the summary's sentences, where they are those texts (a quarter of a
+    large page's size otherwise; report.js reads either form)."""
+    sentences = {s["text"]: i for i, s in reversed(list(enumerate(summary["sentences"])))}
+
+    def compact(i: int, b: dict) -> dict:
+        b = dict(b)  # a copy: the run's scores stay as they are
+        if i < len(bullets) and b.get("bullet") == bullets[i]:
+            b["bullet"] = i
+        if isinstance(b.get("sentence"), str) and b["sentence"] in sentences:
+            b["sentence"] = sentences[b["sentence"]]
+        return b
+
+    summary["coverage"] = {k: [compact(i, b) for i, b in enumerate(v)] for k, v in summary["coverage"].items()}
+    return summary
+
+
+TITLE_WORDS = 12  # an article without a title is headed by its first words
+
+
+def article_title(title: str | None, article_id: str, paragraphs: list[str]) -> str:
+    """The data's title; else the article's first words; else its id. A title equal to the id (some
+    CNN/DailyMail loaders) counts as none."""
+    if title and title.strip() and title.strip() != article_id:
+        return title.strip()
+    words = " ".join(paragraphs).split()
+    if words:
+        return " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
+    return article_id
 
 
 def report_data(runs: list[Run], board: dict) -> dict:
@@ -56,8 +108,11 @@ def report_data(runs: list[Run], board: dict) -> dict:
         for directory in map(Path, run.dirs):
             references = directory / "references.jsonl"
             for ref in read_jsonl(references) if references.exists() else []:
-                articles.setdefault(ref["id"], {"id": ref["id"], "title": ref.get("title") or ref["id"],
-                                                "bullets": ref["bullets"], "summaries": []})
+                paragraphs = [p for p in ref.get("paragraphs") or [] if isinstance(p, str)]
+                articles.setdefault(ref["id"], {"id": ref["id"],
+                                                "title": article_title(ref.get("title"), ref["id"], paragraphs),
+                                                "paragraphs": paragraphs, "bullets": ref["bullets"],
+                                                "summaries": []})
             rows += read_jsonl(directory / "summaries.jsonl")
         for row in rows:
             if (run.label, row["article_id"]) in shown:
@@ -65,14 +120,17 @@ def report_data(runs: list[Run], board: dict) -> dict:
             shown.add((run.label, row["article_id"]))
             scores = run.scores.get(row["article_id"], {})
             article = articles.setdefault(row["article_id"], {
-                "id": row["article_id"], "title": row["article_id"],
+                "id": row["article_id"], "title": row["article_id"], "paragraphs": [],
                 "bullets": [b["bullet"] for b in next(iter(details.coverage(scores).values()), [])],
                 "summaries": []})
-            article["summaries"].append({"run": run.label, **_summary_view(row["text"], scores)})
+            article["summaries"].append(_compact({"run": run.label, **_summary_view(row["text"], scores)},
+                                                 article["bullets"]))
     scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}
     info = {m: meta for m, meta in merged_metric_info(runs).items() if m in scored}
+    # Marks are stored in the browser per run (its setup hash), article and system.
+    run_keys = {run.label: run.setup for run in runs}
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
-            "board": board, "articles": list(articles.values())}
+            "run_keys": run_keys, "board": board, "articles": list(articles.values())}
 
 
 def bar_chart_svg(board: dict) -> str | None:
@@ -116,17 +174,25 @@ def _json_for_script(data) -> str:
     return text
 
 
+CONNECT_OFFLINE = "connect-src 'none'"  # the page as written: no network at all
+CONNECT_REVIEW = "connect-src 'self'"  # as `harness review` serves it: its own origin only
+REVIEW_META = '<meta name="harness-review" content="/marks.json">'
+HELP = ("Keys: j / k next / previous article · o fold / unfold it · click a summary sentence to highlight "
+        "its evidence in the article · marks are kept in this browser")
+
+
 def render_html(data: dict, chart_svg: str | None, title: str) -> str:
     script = (Path(__file__).parent / "report.js").read_text(encoding="utf-8")
     style = (Path(__file__).parent / "report.css").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
-           "connect-src 'none'; form-action 'none'; base-uri 'none'")
+           f"{CONNECT_OFFLINE}; form-action 'none'; base-uri 'none'")
     chart = ""
     if chart_svg:
         encoded = base64.b64encode(chart_svg.encode("utf-8")).decode()
-        chart = (f'<figure id="chart"><img alt="mean of each headline metric per run, with 95% CI" '
-                 f'src="data:image/svg+xml;base64,{encoded}"></figure>')
+        chart = (f'<details id="chart-panel"><summary>Chart: mean of each headline metric per run, with 95% CI'
+                 f'</summary><figure id="chart"><img alt="mean of each headline metric per run, with 95% CI" '
+                 f'src="data:image/svg+xml;base64,{encoded}"></figure></details>')
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -142,8 +208,14 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 <div id="controls">
 <label>Rank summaries by <select id="sort-by"></select></label>
 <span id="run-filters"></span>
+<span id="pair-controls">Side by side: <select id="pair-a" aria-label="first run"></select>
+<select id="pair-b" aria-label="second run"></select></span>
+<button id="fold-all" type="button">Fold all</button><button id="unfold-all" type="button">Unfold all</button>
 <button id="export" type="button">Export marks</button>
+<label class="import">Import marks <input id="import" type="file" accept=".json,application/json"></label>
 </div>
+<p id="help">{html.escape(HELP)}</p>
+<p id="status" aria-live="polite"></p>
 </header>
 {chart}
 <main id="articles"></main>
@@ -157,6 +229,19 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 </body>
 </html>
 """
+
+
+def review_page(page: str) -> str:
+    """report.html as ``harness review`` serves it: the same page, allowed to reach its own origin
+    (and told where to save marks). The file itself never gets network access."""
+    head = '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; script-src'
+    start = page.find(head)
+    end = page.find(">", start)
+    if start < 0 or CONNECT_OFFLINE not in page[start:end]:
+        raise ValueError("not a report.html this harness wrote (no Content-Security-Policy it knows): "
+                         "rewrite it with `harness compare DIR --out DIR`")
+    meta = page[start:end + 1].replace(CONNECT_OFFLINE, CONNECT_REVIEW)
+    return page[:start] + meta + "\n" + REVIEW_META + page[end + 1:]
 
 
 def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:

@@ -1,0 +1,381 @@
+"""The editor's desk in report.html, in headless Chromium: the article beside the summaries with
+evidence highlighting, flags by level, marks that survive a reload and come back from a file,
+keyboard navigation and folding, two systems side by side, a 1,000-article page, and
+`harness review` (the local server that saves marks into the run directory)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from harness.io import write_jsonl_atomic
+from harness.reports.compare import agreement_with_marks, compare
+from harness.reports.html import review_page, write_html_report
+from harness.results import Run
+
+from .browser import browser_page
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = '<img src=x onerror="window.__pwned = 1">'
+INFO = {"rouge/rougeLsum_f": {"display": "ROUGE-Lsum F1", "higher_is_better": True, "headline": True, "range": [0, 1]},
+        "consistency/unsupported@embedding": {"display": "Unsupported sentences (embedding)",
+                                              "higher_is_better": False, "headline": False, "range": [0, None]}}
+PARAGRAPHS = ["Russia sent troops to Kazakhstan on Thursday. The protests began over fuel prices.",
+              "Police said 18 officers were killed in Almaty. The mayor's office was set on fire.",
+              f"Officials gave no figures. {HOSTILE} was written on a wall."]
+ARTICLES = [
+    {"id": "a1", "title": "Russia sends troops to Kazakhstan", "paragraphs": PARAGRAPHS,
+     "bullets": ["Russia sent troops", "18 officers were killed"]},
+    {"id": "cnn_3f2a", "title": "cnn_3f2a", "paragraphs": ["Heavy snow closed schools across Boston on Monday. "
+                                                          "Drivers were told to stay home."],
+     "bullets": ["Snow closed schools"]},  # a title equal to the id: headed by its first words
+    {"id": f"x{HOSTILE}", "title": f"Hostile {HOSTILE}", "paragraphs": [f"Body {HOSTILE} text."], "bullets": ["b"]},
+]
+
+
+def _sentences(article_id: str, system: str) -> list[dict]:
+    if article_id != "a1":
+        return [{"sentence": "A short summary.", "score": 0.9, "supported": True}]  # an older run: no level
+    if system == "good":
+        return [{"sentence": "Russia sent troops to Kazakhstan on Thursday.", "score": 0.98, "supported": True,
+                 "level": "supported", "flagged": False, "evidence": "Russia sent troops to Kazakhstan on Thursday."},
+                {"sentence": "Protests began over prices.", "score": 0.6, "supported": True, "level": "weak support",
+                 "flagged": False, "evidence": "The protests began over fuel prices."}]
+    return [{"sentence": "Police said 40 officers died in Moscow.", "score": 0.2, "supported": False,
+             "level": "contradicted", "flagged": True, "evidence": "Police said 18 officers were killed in Almaty."},
+            {"sentence": "Putin resigned.", "score": 0.1, "supported": False}]  # no flagged: falls back to supported
+
+
+def _scores(article_id: str, system: str, bullets: list[str]) -> dict:
+    sentences = _sentences(article_id, system)
+    entity = [{"sentence": s["sentence"], "score": 1.0, "supported": True,
+               "entities": [{"text": "Moscow", "label": "GPE", "kind": "name", "status": "unmatched"}]
+               if "Moscow" in s["sentence"] else []} for s in sentences]
+    good = system == "good"
+    return {"rouge/rougeLsum_f": 0.5 if good else 0.3,
+            "consistency/unsupported@embedding": 0 if good else 2,
+            "consistency/sentences@embedding": sentences, "consistency/sentences@entity": entity,
+            "coverage/bullets@lexical": [{"bullet": b, "score": 0.9 if good else 0.1, "covered": good,
+                                          "sentence": sentences[0]["sentence"]} for b in bullets],
+            "consistency/contradictions@bullets": []}
+
+
+def write_page(directory: Path, systems=("good", "bad", "third")) -> tuple[Path, list[Run]]:
+    runs = []
+    for system in systems:
+        run_dir = directory / system
+        write_jsonl_atomic(run_dir / "references.jsonl", ARTICLES)
+        summaries = [{"article_id": a["id"], "text": " ".join(s["sentence"] for s in _sentences(a["id"], system))}
+                     for a in ARTICLES]
+        write_jsonl_atomic(run_dir / "summaries.jsonl", summaries)
+        runs.append(Run(name=system, label=system, key=(system,), setup=hashlib.sha256(system.encode()).hexdigest(),
+                        results={"metric_info": INFO}, dirs=[str(run_dir)],
+                        scores={a["id"]: _scores(a["id"], system, a["bullets"]) for a in ARTICLES}))
+    path = directory / "report.html"
+    write_html_report(runs, compare(runs, n_resamples=50), path)
+    return path, runs
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    return write_page(tmp_path_factory.mktemp("editor"))[0]
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def ready(page, url):
+    page.goto(url)
+    page.wait_for_selector("html[data-ready=true]", state="attached")
+
+
+@pytest.mark.browser
+def test_article_titles_evidence_and_flags(page_file):
+    with browser_page() as page:
+        ready(page, page_file.as_uri())
+        titles = page.locator("article.item h2").all_inner_texts()
+        assert titles[0] == "Russia sends troops to Kazakhstan"
+        assert titles[1] == "Heavy snow closed schools across Boston on Monday. Drivers were told to …"
+        first = page.locator('article.item[data-article="a1"]')
+        assert not first.locator("details.article-text").evaluate("d => d.open")  # folded by default
+        bad = first.locator('div.summary[data-run="bad"]')
+        flagged = bad.locator("span.sent.flagged")
+        assert flagged.count() == 2  # one says flagged, one older verdict unsupported
+        assert flagged.nth(0).locator("span.level").inner_text() == "contradicted"
+        assert flagged.nth(1).locator("span.level").inner_text() == "unsupported"
+        assert bad.locator("mark.missing").all_inner_texts() == ["Moscow"]
+        covered = first.locator('div.summary[data-run="good"] ul.coverage li').first  # compact form, resolved
+        assert covered.inner_text() == "Russia sent troops"
+        assert covered.get_attribute("title") == "0.900 — Russia sent troops to Kazakhstan on Thursday."
+        weak = first.locator('div.summary[data-run="good"] span.sent.weak')
+        assert weak.count() == 1 and weak.locator("span.level").inner_text() == "weak support"
+        assert first.locator('div.summary[data-run="good"] span.sent.flagged').count() == 0
+        flagged.nth(0).click()
+        assert first.locator("details.article-text").evaluate("d => d.open")
+        assert first.locator("mark.evidence").all_inner_texts() == ["Police said 18 officers were killed in Almaty."]
+        assert first.locator("span.sent.selected").count() == 1
+        first.locator('div.summary[data-run="good"] span.sent').first.focus()
+        page.keyboard.press("Enter")
+        assert first.locator("mark.evidence").all_inner_texts() == ["Russia sent troops to Kazakhstan on Thursday."]
+        flagged.nth(1).click()
+        assert first.locator("mark.evidence").count() == 0
+        assert "No scorer gave evidence" in first.locator(".evidence-note").inner_text()
+        assert page.errors == []
+
+
+@pytest.mark.browser
+def test_direction_aware_ranking(page_file):
+    with browser_page() as page:
+        ready(page, page_file.as_uri())
+        runs = page.locator('[data-article="a1"] div.summary').evaluate_all("e => e.map(x => x.dataset.run)")
+        assert runs[0] == "good" and set(runs[1:]) == {"bad", "third"}  # ROUGE, higher is better
+        page.select_option("#sort-by", "consistency/unsupported@embedding")
+        runs = page.locator('[data-article="a1"] div.summary').evaluate_all("e => e.map(x => x.dataset.run)")
+        assert runs[0] == "good"  # fewest unsupported sentences first
+
+
+@pytest.mark.browser
+def test_marks_survive_a_reload_and_import_from_a_file(page_file, tmp_path):
+    with browser_page() as page:
+        ready(page, page_file.as_uri())
+        card = page.locator('article.item[data-article="a1"] div.summary[data-run="good"]')
+        card.locator("button.mark-accept").click()
+        card.locator("input.note").fill("clear lead")
+        page.locator('article.item[data-article="a1"] div.summary[data-run="bad"] button.mark-reject').click()
+        page.reload()
+        page.wait_for_selector("html[data-ready=true]", state="attached")
+        card = page.locator('article.item[data-article="a1"] div.summary[data-run="good"]')
+        assert card.locator("button.mark-accept").get_attribute("aria-pressed") == "true"
+        assert card.locator("input.note").input_value() == "clear lead"
+        bad = page.locator('article.item[data-article="a1"] div.summary[data-run="bad"]')
+        assert bad.locator("button.mark-reject").get_attribute("aria-pressed") == "true"
+        assert "2 marks kept" in page.locator("#status").inner_text()
+        # Import: a file as exported, with a hostile note, a mark of no summary here and junk.
+        marks = tmp_path / "marks.json"
+        marks.write_text(json.dumps({"marks": [
+            {"run": "third", "article_id": "cnn_3f2a", "mark": "reject", "note": HOSTILE},
+            {"run": "nope", "article_id": "a1", "mark": "accept"},
+            {"run": "third", "article_id": "a1", "mark": "<b>maybe</b>"}, "junk"]}))
+        page.set_input_files("#import", str(marks))
+        expect(page.locator("#status")).to_contain_text("imported")
+        assert page.locator("#status").inner_text() == "marks.json: 1 marks imported, 3 skipped (not summaries on " \
+                                                       "this page, or malformed)"
+        third = page.locator('article.item[data-article="cnn_3f2a"] div.summary[data-run="third"]')
+        assert third.locator("button.mark-reject").get_attribute("aria-pressed") == "true"
+        assert third.locator("input.note").input_value() == HOSTILE
+        with page.expect_download() as download:
+            page.click("#export")
+        exported = json.loads(Path(download.value.path()).read_text())
+        assert {(m["run"], m["article_id"], m["mark"]) for m in exported["marks"]} == {
+            ("good", "a1", "accept"), ("bad", "a1", "reject"), ("third", "cnn_3f2a", "reject")}
+        page.reload()
+        page.wait_for_selector("html[data-ready=true]", state="attached")
+        assert "3 marks kept" in page.locator("#status").inner_text()
+        assert page.evaluate("window.__pwned") is None and page.locator("main img").count() == 0
+        assert page.errors == []
+
+
+@pytest.mark.browser
+def test_keyboard_navigation_and_folding(page_file):
+    with browser_page() as page:
+        ready(page, page_file.as_uri())
+        assert "j / k next / previous article" in page.locator("#help").inner_text()
+        items = page.locator("article.item")
+        current = "document.querySelector('article.item.current').dataset.article"
+        assert page.evaluate(current) == "a1"
+        page.keyboard.press("j")
+        assert page.evaluate(current) == "cnn_3f2a"
+        page.keyboard.press("o")
+        assert items.nth(1).locator("div.item-body").is_hidden()
+        assert items.nth(1).locator("button.fold").get_attribute("aria-expanded") == "false"
+        page.keyboard.press("o")
+        assert items.nth(1).locator("div.item-body").is_visible()
+        page.keyboard.press("k")
+        assert page.evaluate(current) == "a1"
+        items.nth(0).locator("button.next").click()
+        assert page.evaluate(current) == "cnn_3f2a"
+        page.click("#fold-all")
+        assert page.locator("article.item div.item-body:visible").count() == 0
+        page.click("#unfold-all")
+        assert page.locator("article.item div.item-body:visible").count() == 3
+        page.locator("input.note").first.focus()
+        page.keyboard.press("j")  # typing a note does not navigate
+        assert page.locator("input.note").first.input_value() == "j"
+        assert page.errors == []
+
+
+@pytest.mark.browser
+def test_side_by_side_aligns_coverage_and_flags(page_file):
+    with browser_page() as page:
+        page.set_viewport_size({"width": 1300, "height": 900})
+        ready(page, page_file.as_uri())
+        page.select_option("#pair-a", "good")
+        page.select_option("#pair-b", "bad")
+        pair = page.locator('article.item[data-article="a1"] div.pair')
+        assert pair.locator(".pair-cell.head h3").all_inner_texts()[0].startswith("good")
+        assert page.locator('article.item[data-article="a1"] div.summary').count() == 0
+        rows_a = pair.locator('.pair-cell.bullet-row[data-side="a"]')
+        rows_b = pair.locator('.pair-cell.bullet-row[data-side="b"]')
+        assert rows_a.count() == rows_b.count() == 2
+        for i in range(2):
+            assert rows_a.nth(i).bounding_box()["y"] == rows_b.nth(i).bounding_box()["y"]
+        assert rows_a.locator("li.covered").count() == 2 and rows_b.locator("li.missed").count() == 2
+        flags = pair.locator('.pair-cell.text[data-side="b"] span.sent.flagged')
+        assert flags.count() == 2
+        flags.first.click()
+        assert page.locator('article.item[data-article="a1"] mark.evidence').count() == 1
+        page.select_option("#pair-b", "")
+        assert page.locator('article.item[data-article="a1"] div.summary').count() == 3
+        assert page.errors == []
+
+
+@pytest.mark.browser
+def test_hostile_titles_ids_and_article_text_show_literally(page_file):
+    page_html = page_file.read_text()
+    assert "<img src=x" not in page_html
+    with browser_page() as page:
+        ready(page, page_file.as_uri())
+        page.locator("article.item").nth(2).locator("details.article-text").evaluate("d => d.open = true")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__pwned") is None and page.dialogs == []
+        assert page.locator("main img").count() == 0
+        assert f"Hostile {HOSTILE}" in page.locator("article.item h2").all_inner_texts()
+        assert f"x{HOSTILE}" in page.locator("article.item .article-id").all_inner_texts()
+        assert f"Body {HOSTILE} text." in page.locator("p.paragraph").all_inner_texts()
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("report_paint", ROOT / "benchmarks" / "report_paint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.browser
+def test_a_thousand_articles_open_quickly(tmp_path):
+    path = _benchmark().write_report(tmp_path, 1000, 4)
+    with browser_page() as page:
+        start = time.perf_counter()
+        ready(page, path.as_uri())
+        opened = time.perf_counter() - start
+        # Generous: benchmarks/report_paint.py measures about 1 s here (docs/performance.md).
+        assert opened < 10, f"the 1,000-article page took {opened:.1f} s to become interactive"
+        assert page.locator("article.item").count() == 1000
+        assert page.locator("div.summary").count() == 0  # folded: nothing drawn until opened
+        page.keyboard.press("o")
+        assert page.locator("article.item").first.locator("div.summary").count() == 4
+        page.click("#unfold-all")
+        page.wait_for_timeout(300)
+        drawn = page.locator("article.item div.summary").count()
+        assert 4 <= drawn < 400, drawn  # only the articles near the viewport
+        page.keyboard.press("End")
+        page.wait_for_timeout(500)
+        assert page.locator('article.item[data-index="999"] div.summary').count() == 4
+        assert page.errors == []
+
+
+def test_agreement_with_marks_has_an_interval(page_file):
+    runs = write_page(page_file.parent / "again")[1]
+    marks = [{"run": r, "article_id": a, "mark": m} for r, m in (("good", "accept"), ("bad", "reject"),
+                                                                   ("third", "reject")) for a in ("a1", "cnn_3f2a")]
+    agreement = agreement_with_marks(runs, marks, ["rouge/rougeLsum_f"])["rouge/rougeLsum_f"]
+    assert agreement["n"] == 6 and agreement["spearman"] > 0.5
+    low, high = agreement["ci95"]
+    assert low <= agreement["spearman"] <= high
+    assert agreement_with_marks(runs, marks, ["rouge/rougeLsum_f"]) == {"rouge/rougeLsum_f": agreement}  # seeded
+
+
+# ---- harness review
+
+
+@pytest.fixture
+def review_server(tmp_path):
+    from harness.review import make_server
+
+    path, _ = write_page(tmp_path)
+    server = make_server(tmp_path, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _post(url, body: bytes, content_type="application/json", headers=None):
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.browser
+def test_review_server_saves_marks_into_the_run_directory(review_server):
+    directory, url = review_server
+    with browser_page() as page:
+        ready(page, url + "/")
+        expect(page.locator("#status")).to_contain_text("Review server")
+        card = page.locator('article.item[data-article="a1"] div.summary[data-run="bad"]')
+        card.locator("button.mark-reject").click()
+        card.locator("input.note").fill("wrong city")
+        expect(page.locator("#status")).to_contain_text("Saved 1 marks")
+        saved = json.loads((directory / "marks.json").read_text())
+        assert saved["marks"] == [{"run": "bad", "article_id": "a1", "mark": "reject", "note": "wrong city"}]
+        (directory / "marks.json").unlink()  # marks this browser kept and the server lacks are sent again
+        page.reload()
+        expect(page.locator("#status")).to_contain_text("Saved 1 marks")
+        assert json.loads((directory / "marks.json").read_text())["marks"] == saved["marks"]
+        assert page.errors == []
+    with browser_page() as page:  # a fresh browser: the marks come from the server's marks.json
+        ready(page, url + "/")
+        expect(page.locator("#status")).to_contain_text("1 read from it")
+        card = page.locator('article.item[data-article="a1"] div.summary[data-run="bad"]')
+        assert card.locator("button.mark-reject").get_attribute("aria-pressed") == "true"
+
+
+def test_review_server_refuses_what_is_not_the_pages_marks(review_server):
+    directory, url = review_server
+    good = json.dumps({"marks": [{"run": "good", "article_id": "a1", "mark": "accept", "note": ""}]}).encode()
+    assert _post(url + "/marks.json", good)[0] == 200
+    assert _post(url + "/marks.json", good, content_type="text/plain")[0] == 415  # a cross-site form's type
+    assert _post(url + "/marks.json", good, headers={"Origin": "http://evil.example"})[0] == 403
+    assert _post(url + "/marks.json", good, headers={"Host": "evil.example:80"})[0] == 403  # DNS rebinding
+    assert _post(url + "/marks.json", b"{broken")[0] == 400
+    unknown = json.dumps({"marks": [{"run": "nope", "article_id": "a1", "mark": "accept"}]}).encode()
+    status, message = _post(url + "/marks.json", unknown)
+    assert status == 400 and "names no summary" in message
+    bad_mark = json.dumps({"marks": [{"run": "good", "article_id": "a1", "mark": "<script>"}]}).encode()
+    assert _post(url + "/marks.json", bad_mark)[0] == 400
+    assert _post(url + "/elsewhere", good)[0] == 404
+    assert _post(url + "/marks.json", b"x" * 10, headers={"Content-Length": "999999999"})[0] == 413
+    saved = json.loads((directory / "marks.json").read_text())
+    assert saved["marks"] == [{"run": "good", "article_id": "a1", "mark": "accept", "note": ""}]
+    assert not list(directory.glob("*.tmp*"))
+    with urllib.request.urlopen(url + "/") as response:
+        served = response.read().decode()
+    csp = re.compile(r'http-equiv="Content-Security-Policy" content="([^"]*)"')
+    assert "connect-src 'self'" in csp.search(served)[1] and '<meta name="harness-review"' in served
+    on_disk = (directory / "report.html").read_text()  # the file itself never gets network access
+    assert "connect-src 'none'" in csp.search(on_disk)[1] and '<meta name="harness-review"' not in on_disk
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url + "/../results.json")
+    assert missing.value.code == 404
+
+
+def test_review_page_needs_a_page_this_harness_wrote():
+    with pytest.raises(ValueError, match="harness compare"):
+        review_page("<html><head></head><body>hello</body></html>")
