@@ -379,3 +379,22 @@ def test_review_server_refuses_what_is_not_the_pages_marks(review_server):
 def test_review_page_needs_a_page_this_harness_wrote():
     with pytest.raises(ValueError, match="harness compare"):
         review_page("<html><head></head><body>hello</body></html>")
+
+
+def test_bidi_and_zero_width_characters_show_as_escapes_but_ids_stay_exact(tmp_path, monkeypatch):
+    """A reviewer sees the text that was scored: a right-to-left override or a zero-width space in a
+    title, article or summary is shown as an escape; the article id marks refer to stays exact."""
+    import sys
+
+    module = sys.modules[__name__]
+    tricky = {"id": "id\u200b1", "title": "Bank pays \u202e001$\u202c", "paragraphs": ["Cash\u200b flow \r rose."],
+              "bullets": ["b\u2066x"]}
+    monkeypatch.setattr(module, "ARTICLES", [tricky])
+    path, _ = write_page(tmp_path, systems=("good",))
+    page = path.read_text()
+    data = json.loads(page.split('<script id="report-data" type="application/json">')[1].split("</script>")[0])
+    (article,) = data["articles"]
+    assert article["id"] == "id\u200b1"  # exact: exported marks name it
+    assert article["title"] == "Bank pays \\u202e001$\\u202c"
+    assert article["paragraphs"] == ["Cash\\u200b flow \\r rose."] and article["bullets"] == ["b\\u2066x"]
+    assert "\u202e" not in page and "\r" not in page

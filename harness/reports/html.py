@@ -30,6 +30,7 @@ from harness.io import read_jsonl, write_text_atomic
 from harness.metrics.consistency.entity_precision import problems as entity_problems
 from harness.reports import details
 from harness.results import Run, arrow, display_name, merged_metric_info
+from harness.text.visible import visible_strings
 
 MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
 
@@ -256,7 +257,12 @@ def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:
         write_html_report([run], board, Path(directory) / "report.html")
 
 
+# Identifiers the page matches on (marks, run filters, sorting) stay exact; every other string is
+# shown with its invisible and layout-changing characters made visible (harness/text/visible.py).
+EXACT_KEYS = frozenset({"id", "run", "article_id", "runs", "board", "sort_by"})
+
+
 def write_html_report(runs: list[Run], board: dict, path: Path, title: str | None = None) -> None:
-    data = report_data(runs, board)
+    data = visible_strings(report_data(runs, board), keep_keys=EXACT_KEYS)
     name = title or ("Run report: " + runs[0].label if len(runs) == 1 else f"Comparison of {len(runs)} runs")
     write_text_atomic(Path(path), render_html(data, bar_chart_svg(board), name))
