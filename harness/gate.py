@@ -31,6 +31,7 @@ from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
 from harness.results import Run, RunSet, baseline_data, direction, load_runs
 from harness.stats.bootstrap import paired_difference
+from harness.text.visible import visible
 
 
 class GateInputError(HarnessError):
@@ -234,10 +235,10 @@ def render_gate(report: dict, markdown: bool) -> str:
     verdict = "PASSED" if report["passed"] else f"FAILED: {', '.join(report['failed'])}"
     if markdown:
         body = [[escape_md(cell) for cell in row] for row in rows]
-        return "\n".join([f"## Quality gate: {escape_md(verdict)}", "", table(header, body), "",
+        return "\n".join([f"## Quality gate: {escape_md(verdict)}", "", table([escape_md(h) for h in header], body), "",
                           *[f"- warning: {escape_md(w)}" for w in report["warnings"]]]) + "\n"
-    return "\n".join([aligned(header, rows), "", *[f"warning: {w}" for w in report["warnings"]],
-                      f"gate {verdict}"]) + "\n"
+    return "\n".join([aligned(header, rows), "", *[f"warning: {visible(w)}" for w in report["warnings"]],
+                      f"gate {visible(verdict)}"]) + "\n"
 
 
 def verdict_line(comparison: dict, metric: dict) -> str:

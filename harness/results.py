@@ -89,7 +89,7 @@ def read_json(path: Path) -> dict:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise ResultsError(f"{path}: cannot read it ({e.strerror or e})") from None
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than Python parses
         raise ResultsError(f"{path}: not valid JSON ({e}); the file is damaged: rerun the run that wrote it") from None
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object, found {type(data).__name__}")
@@ -141,7 +141,7 @@ def read_scores(directory: Path) -> tuple[dict[str, dict], dict[str, str]]:
             row = json.loads(line)
             out[row["article_id"]] = dict(row["scores"])
             hashes[row["article_id"]] = row["article_sha256"]
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, RecursionError) as e:
             raise ResultsError(f"{path}, line {number}: not a scores row ({type(e).__name__}: {e}); "
                                "rerun the run that wrote it") from None
     return out, hashes

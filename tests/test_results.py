@@ -120,3 +120,16 @@ def test_readers_do_not_import_the_run():
             "print('harness.run' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_pathological_json_in_a_run_dir_is_named(tmp_path):
+    """Nesting deeper than Python's parser goes is a damaged file named, not a RecursionError."""
+    from harness.results import ResultsError, read_json, read_scores
+
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "results.json").write_text(deep)
+    with pytest.raises(ResultsError, match=r"results.json: not valid JSON \(maximum recursion depth"):
+        read_json(tmp_path / "results.json")
+    (tmp_path / "scores.jsonl").write_text('{"article_id": "a", "scores": {}, "article_sha256": "x"}\n' + deep + "\n")
+    with pytest.raises(ResultsError, match=r"scores.jsonl, line 2: not a scores row \(RecursionError"):
+        read_scores(tmp_path)
