@@ -77,31 +77,15 @@ def device_bandwidth_gb_s() -> float:
 
 
 def run_size(system, articles, order, size, prompt, decoding):
+    """`batching.run_batches` (the CPU benchmark's loop: prefill until the first token, decode the
+    rest), with the GPU's peak memory."""
     import torch
-
-    from harness.systems.base import token_progress
+    from batching import run_batches  # benchmarks/, beside this script
 
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
-    prefill = total = 0.0
-    tokens = rows = 0
-    for start in range(0, len(order), size):
-        batch = [articles[i] for i in order[start:start + size]]
-        first: list[float] = []
-        reset = token_progress(lambda n, first=first: first or first.append(time.perf_counter()))
-        began = time.perf_counter()
-        try:
-            made = system.summarize_batch(batch, prompt, decoding)
-        finally:
-            reset.var.reset(reset)
-        ended = time.perf_counter()
-        prefill += (first[0] if first else ended) - began
-        total += ended - began
-        tokens += sum(g.output_tokens for g in made)
-        rows += len(batch)
-    return {"articles": rows, "seconds": total, "prefill_s": prefill, "decode_s": total - prefill,
-            "summaries_per_s": rows / total, "output_tokens": tokens,
-            "decode_tok_s": (tokens - rows) / (total - prefill) if total > prefill else None,
+    _, stats = run_batches(system, articles, order, size, prompt, decoding)
+    return {**stats, "articles": len(order), "summaries_per_s": stats["summaries_per_min"] / 60,
             "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20}
 
 
