@@ -17,7 +17,7 @@ from .test_run import config
 SECOND_LEXICAL = ("+metrics.coverage_lexical2={_target_:harness.metrics.coverage.bullet_coverage.BulletCoverage,"
                   "threshold:0.65,matcher:{_target_:harness.metrics.coverage.lexical.LexicalMatcher,n:2}}")
 OFFLINE_METRICS = ("rouge", "coverage_lexical", "coverage_semantic", "bertscore", "extractiveness",
-                   "consistency_embedding", "consistency_entity", "consistency_bullets")
+                   "consistency_embedding", "consistency_entity", "consistency_bullets", "consistency_composite")
 
 
 @pytest.mark.parametrize("name", OFFLINE_METRICS)

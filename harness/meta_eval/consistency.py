@@ -59,6 +59,17 @@ PUBLISHED = {
 }
 
 
+# Under which protocol each set's figures were published, and the --split of ours that is the same
+# protocol on the same cut: only then are they printed beside ours (`published_lines`).
+PUBLISHED_PROTOCOL = {
+    "cogensumm": ("the SummaC benchmark's: threshold tuned on the val cut, figures on the test cut", "given"),
+    "factcc": ("the SummaC benchmark's: threshold tuned on the val cut, figures on the test cut", "given"),
+    "polytope": ("the SummaC benchmark's: threshold tuned on the val cut, figures on the test cut", "given"),
+    "mturk_cnndm": ("correlation over all 235 summaries, nothing tuned", "none"),
+    "summeval": ("summary-level correlation over all 1,600 summaries, nothing tuned", "none"),
+}
+DATASETS = tuple(PUBLISHED)
+
 SPLITS = ("half", "given", "none")
 THRESHOLD_FROM = {"half": "dev half", "given": "val cut", "none": "config"}
 
@@ -240,15 +251,20 @@ def composite_scores(parts: dict[str, np.ndarray], examples: list[ConsistencyExa
 
 
 def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split = "half", seed: int = 0,
-        n_resamples: int = 1000, composite: bool = True) -> list[dict]:
+        n_resamples: int = 1000, composite: bool = True, outputs: dict | None = None) -> list[dict]:
     """Every scorer in ``metrics`` (name -> metric), then the composite of them all (not under
-    split ``none``: nothing to fit it on)."""
+    split ``none``: nothing to fit it on). ``outputs``, where given, receives each scorer's
+    (summary scores, sentence scores) by name and the composite's scores (``composite``): what
+    `audit_rows` saves per example."""
     split = split if isinstance(split, Split) else make_split(examples, split, seed)
     results, parts = [], {}
+    outputs = {} if outputs is None else outputs
+    outputs.setdefault("scorers", {})
     for name, metric in metrics.items():
         t0 = time.perf_counter()
         summary, sentences = scorer_outputs(metric, examples)
         parts[name] = summary
+        outputs["scorers"][name] = (summary, sentences)
         results.append(evaluate(name, summary, sentences, examples, split=split,
                                 fixed_threshold=getattr(metric, "threshold", None), seed=seed,
                                 n_resamples=n_resamples, seconds=round(time.perf_counter() - t0, 1)))
@@ -256,9 +272,101 @@ def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split
         scores, model = composite_scores(parts, examples, seed, split)
         result = evaluate("composite(" + "+".join(parts) + ")", scores, [[] for _ in examples], examples,
                           split=split, seed=seed, n_resamples=n_resamples)
+        model["threshold"] = result["tuned_threshold"]
+        model["split"], model["seed"], model["n_dev"] = split.mode, seed, len(split.dev)
+        model["inputs"] = [{"metric": name, "key": getattr(metric, "key", None),
+                            "describe": input_fingerprint(metric)} for name, metric in metrics.items()]
         result["composite"] = model
+        outputs["composite"] = scores
         results.append(result)
     return results
+
+
+def input_fingerprint(metric) -> dict:
+    """What an input's summary scores depend on (its describe(), without the thresholds, which
+    change flags but not scores): a saved composite checks it against the scorer it loads."""
+    return {k: v for k, v in metric.describe().items() if k not in ("threshold", "flag_below")}
+
+
+# --- What --out saves beside the tables, so that anyone can re-threshold or audit without rescoring.
+
+def file_sha256(path) -> str:
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split_record(split: Split, examples: list[ConsistencyExample]) -> dict:
+    """The split as data: mode, seed, dev/test example indices and article ids."""
+    return {"mode": split.mode, "seed": split.seed, "describe": split.describe(),
+            "dev": list(split.dev), "test": list(split.test),
+            "dev_doc_ids": sorted({examples[i].doc_id for i in split.dev}),
+            "test_doc_ids": sorted({examples[i].doc_id for i in split.test})}
+
+
+def thresholds_record(results: list[dict]) -> dict:
+    """Each scorer's threshold (and where it came from), and each group's."""
+    return {r["scorer"]: {"threshold": r.get("tuned_threshold"), "threshold_from": r.get("threshold_from"),
+                          "groups": {g: row.get("threshold") for g, row in (r.get("groups") or {}).items()}}
+            for r in results}
+
+
+def audit_rows(examples: list[ConsistencyExample], split: Split, outputs: dict) -> list[dict]:
+    """One row per example: where it is (index, line, doc_id, part of the split, cut, group), its
+    human labels and every scorer's summary and sentence scores (and the composite's)."""
+    part = {**{i: "dev" for i in split.dev}, **{i: "test" for i in split.test}}
+    rows = []
+    for i, e in enumerate(examples):
+        row = {"index": i, "line": e.line, "doc_id": e.doc_id, "part": part.get(i), "cut": e.cut, "group": e.group,
+               "label": e.label, "score": e.score, "sentence_labels": list(e.sentence_labels or []) or None,
+               "scores": {name: float(summary[i]) for name, (summary, _) in outputs.get("scorers", {}).items()},
+               "sentence_scores": {name: [float(x) for x in sentences[i]]
+                                   for name, (_, sentences) in outputs.get("scorers", {}).items()}}
+        if "composite" in outputs:
+            row["scores"]["composite"] = float(outputs["composite"][i])
+        rows.append(row)
+    return rows
+
+
+COMPOSITE_FORMAT = "harness.consistency_composite/1"
+
+
+def composite_record(model: dict, data: list[dict]) -> dict:
+    """A fitted composite as the file `harness.metrics.consistency.composite` loads: its inputs
+    (conf names, keys, config fingerprints), the logistic model, its threshold, what it was fitted on."""
+    return {"format": COMPOSITE_FORMAT, "inputs": model["inputs"],
+            "model": {k: model[k] for k in ("mean", "std", "weights", "bias")},
+            "threshold": model.get("threshold"), "fitted_on": model["fitted_on"], "split": model.get("split"),
+            "seed": model.get("seed"), "n_dev": model.get("n_dev"), "data": data}
+
+
+def dataset_name(examples: list[ConsistencyExample], given: str | None = None) -> str | None:
+    """The dataset whose published figures apply: ``given`` (``--dataset``), else the ``dataset``
+    field where every example names the same one; never guessed from the file's path."""
+    if given:
+        if given not in PUBLISHED:
+            raise DataError(f"unknown dataset {given!r} for published figures: one of {', '.join(DATASETS)}")
+        return given
+    names = {e.dataset for e in examples}
+    return next(iter(names)) if len(names) == 1 and None not in names else None
+
+
+def published_lines(dataset: str | None, split_mode: str) -> list[str]:
+    """Published figures for ``dataset``, with the protocol they were published under: beside ours
+    when our protocol (``split_mode``) is the same, else the line that says they are not comparable."""
+    if dataset not in PUBLISHED:
+        return []
+    protocol, same = PUBLISHED_PROTOCOL[dataset]
+    ours = f"--split {split_mode} ({THRESHOLD_FROM[split_mode]})"
+    if split_mode == same:
+        return [f"Published on {dataset} (protocol: {protocol}; ours: {ours}, the same): {PUBLISHED[dataset]}."]
+    return [f"Published on {dataset}: not comparable: published under {protocol} (our --split {same}), "
+            f"ours under {ours}; for reference only: {PUBLISHED[dataset]}."]
 
 
 def _cell(triple) -> str:
@@ -268,9 +376,10 @@ def _cell(triple) -> str:
     return f"{point:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(point) else "–"
 
 
-def render(results: list[dict], data: str, fmt: str, split: Split | None = None) -> str:
+def render(results: list[dict], data: str, fmt: str, split: Split | None = None, dataset: str | None = None) -> str:
     """The Markdown tables of one annotated file's meta-evaluation: every scorer on the test part,
-    then, where the data has dataset/origin groups, each group and the macro average."""
+    then, where the data has dataset/origin groups, each group and the macro average; then the
+    published figures of ``dataset`` (see `published_lines`), if any."""
     first = results[0]
     mode = first.get("split", "half")
     part = {"half": "test half", "given": "test cut", "none": "all test"}[mode]
@@ -302,7 +411,46 @@ def render(results: list[dict], data: str, fmt: str, split: Split | None = None)
                              f"{_cell(g.get('balanced_accuracy'))} | {_cell(g.get('roc_auc'))} | {threshold} |")
             lines.append(f"| {r['scorer']} | **macro average** | {r['n_test']} | "
                          f"{_cell(r.get('macro_balanced_accuracy'))} | {_cell(r.get('macro_roc_auc'))} | – |")
-    published = next((text for key, text in PUBLISHED.items() if key in data), None)
+    published = published_lines(dataset, mode)
     if published:
-        lines += ["", f"Published on this set: {published}."]
+        lines += ["", *published]
+    composite = next((r["composite"] for r in results if r.get("composite")), None)
+    if composite:
+        lines += ["", f"Composite: logistic regression on {', '.join(i['metric'] for i in composite['inputs'])} "
+                  f"(standardised), fitted on the {composite['fitted_on']}; weights "
+                  + ", ".join(f"{i['metric']} {w:+.3f}" for i, w in zip(composite["inputs"], composite["weights"],
+                                                                        strict=True))
+                  + f", bias {composite['bias']:+.3f}."]
     return "\n".join(lines) + "\n"
+
+
+def data_record(files: list) -> list[dict]:
+    """Each data file and its SHA-256 (the audit's proof of which data the figures are on)."""
+    return [{"path": str(f), "sha256": file_sha256(f)} for f in files if f]
+
+
+def fitted_composite(results: list[dict], data: list[dict]) -> dict | None:
+    """The saveable record of the composite in ``results`` (None where none was fitted)."""
+    model = next((r["composite"] for r in results if r.get("composite")), None)
+    return composite_record(model, data) if model else None
+
+
+def write_audit(out, examples: list[ConsistencyExample], split: Split, results: list[dict], outputs: dict,
+                data: list[dict], fmt: str, dataset: str | None) -> list:
+    """Beside meta_eval.json: ``examples.jsonl`` (per-example labels and scores), ``audit.json``
+    (format, dataset, data hashes, the split, the thresholds) and, where fitted, ``composite.json``
+    (usable by the ``consistency_composite`` metric). Atomic writes; returns the paths written."""
+    from pathlib import Path
+
+    from harness.io import write_json_atomic, write_jsonl_atomic
+
+    out = Path(out)
+    written = [out / "examples.jsonl", out / "audit.json"]
+    write_jsonl_atomic(written[0], audit_rows(examples, split, outputs))
+    write_json_atomic(written[1], {"format": fmt, "dataset": dataset, "data": data, "n_examples": len(examples),
+                                   "split": split_record(split, examples), "thresholds": thresholds_record(results)})
+    composite = fitted_composite(results, data)
+    if composite:
+        written.append(out / "composite.json")
+        write_json_atomic(written[-1], composite)
+    return written

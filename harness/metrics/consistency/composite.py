@@ -1,0 +1,122 @@
+"""The consistency composite of the meta-evaluation, as a metric for runs.
+
+Metric card
+-----------
+Measures: the probability that a summary is factually consistent with its article, from a
+logistic regression on the summary scores of other consistency scorers (its *inputs*, e.g.
+``consistency_embedding`` and ``consistency_entity``), fitted on human labels by ``harness
+meta-eval --save-composite PATH`` (on the dev half, or the val cut under ``--split given``; never
+on the test part its figures are reported on). Summary score ``consistency/score@composite``:
+range 0 to 1, higher is more likely consistent. ``consistent@composite`` (where the saved file
+has a threshold): 1 when the score reaches the threshold tuned with it (best balanced accuracy on
+the same dev part), so its mean over articles is the share judged consistent.
+``inputs@composite`` (per row, in scores.jsonl) gives each input's score.
+
+The number is the meta-eval's: each input is loaded from its conf file (``conf/metrics/NAME.yaml``)
+and scores the summary as it does in a run and in meta-eval (the same sentence split and
+``summary_score``), then the saved standardisation and weights are applied with the same function
+(`harness.meta_eval.consistency.apply_composite`).
+
+Failure modes: it inherits its inputs' blind spots (the embedding input barely sees a changed
+number; the entity input sees only names and numbers) and is only as good as the data it was
+fitted on (news, CNN/DailyMail-style, for the shipped weights: other domains shift the scores and
+the threshold). Inputs are loaded from their conf files, not from the run's ``metrics.*``
+overrides; a conf change that changes an input's scores (another model) is refused, naming the
+input, because the weights were fitted on the old scores. It re-runs its inputs: listing an input
+in the same run scores it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.article import Article
+from harness.errors import ConfigError
+from harness.metrics.base import Column, Metric
+
+FIX = ("fit and save one: harness meta-eval --data FILE --metrics A,B --save-composite {path} "
+       "(docs/meta-eval-consistency.md, \"Auditing a meta-eval and using the composite in runs\")")
+
+
+class CompositeConsistency(Metric):
+    name = "consistency"
+    key = "composite"
+
+    def __init__(self, weights: str, threshold: float | None = None):
+        from harness.config import load_metric
+        from harness.meta_eval.consistency import COMPOSITE_FORMAT, input_fingerprint
+
+        self.path = Path(weights)
+        fix = FIX.format(path=self.path)
+        if not self.path.is_file():
+            raise ConfigError(f"consistency_composite: no fitted composite at {self.path}; {fix}, or point "
+                              "metrics.consistency_composite.weights= at a saved one")
+        try:
+            raw = self.path.read_bytes()
+            saved = json.loads(raw)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"consistency_composite: cannot read {self.path} ({e}); {fix}") from e
+        if not isinstance(saved, dict) or saved.get("format") != COMPOSITE_FORMAT or not saved.get("inputs"):
+            raise ConfigError(f"consistency_composite: {self.path} is not a saved composite (format "
+                              f"{COMPOSITE_FORMAT}); {fix}")
+        self.sha256 = hashlib.sha256(raw).hexdigest()
+        self.saved = saved
+        self.model = saved["model"]
+        self.inputs = {}
+        for item in saved["inputs"]:
+            metric = load_metric(item["metric"])
+            now = input_fingerprint(metric)
+            if now != item["describe"] or getattr(metric, "key", None) != item.get("key"):
+                changed = sorted(k for k in {*now, *item["describe"]} if now.get(k) != item["describe"].get(k))
+                raise ConfigError(f"consistency_composite: input {item['metric']!r} of {self.path} no longer "
+                                  f"matches conf/metrics/{item['metric']}.yaml (changed: "
+                                  f"{', '.join(changed) or 'key'}): the weights were fitted on other scores; {fix}")
+            self.inputs[item["metric"]] = metric
+        if len(self.model["weights"]) != len(self.inputs):
+            raise ConfigError(f"consistency_composite: {self.path} has {len(self.model['weights'])} weights for "
+                              f"{len(self.inputs)} inputs; {fix}")
+        self.threshold = saved.get("threshold") if threshold is None else float(threshold)
+
+    def describe(self) -> dict:
+        return {"scorer": self.key, "weights": str(self.path), "weights_sha256": self.sha256,
+                "inputs": list(self.inputs), "fitted_on": self.saved.get("fitted_on"), "threshold": self.threshold,
+                "data": self.saved.get("data")}
+
+    def columns(self) -> dict[str, Column]:
+        out = {"score@composite": Column("Composite consistency (P(consistent))", higher_is_better=True,
+                                         headline=True, low=0.0, high=1.0)}
+        if self.threshold is not None:
+            out["consistent@composite"] = Column("Consistent at the composite's threshold", higher_is_better=True,
+                                                 low=0.0, high=1.0)
+        return out
+
+    def score(self, summary: str, article: Article) -> dict:
+        return self.score_many([(summary, article)])[0]
+
+    def input_scores(self, pairs: list[tuple[str, Article]]) -> np.ndarray:
+        """Each input's summary score (``score@KEY``, as in a run) of every pair: one column per input."""
+        columns = []
+        for metric in self.inputs.values():
+            rows = metric.score_many(pairs)
+            columns.append([float(row[f"score@{metric.key}"]) for row in rows])
+        return np.array(columns, dtype=float).T.reshape(len(pairs), len(self.inputs))
+
+    def score_many(self, pairs):
+        from harness.meta_eval.consistency import apply_composite
+
+        if not pairs:
+            return []
+        features = self.input_scores(list(pairs))
+        probabilities = apply_composite(self.model, features)
+        out = []
+        for p, row in zip(probabilities, features, strict=True):
+            scores = {"score@composite": float(p),
+                      "inputs@composite": {name: float(x) for name, x in zip(self.inputs, row, strict=True)}}
+            if self.threshold is not None:
+                scores["consistent@composite"] = int(p >= self.threshold)
+            out.append(scores)
+        return out
