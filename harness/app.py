@@ -25,7 +25,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from harness.config import CONF_DIR, register_resolvers
-from harness.errors import ConfigError, HarnessError, RunDirError
+from harness.errors import ConfigError, HarnessError, RunDirError, StorageError, interrupted, storage_error
 from harness.results import display_name, headline_metrics
 from harness.run import failed_results, run
 from harness.run_dir import BusyRunDirError, FinishedRunError, publish_results, register_run_dir_resolver
@@ -57,16 +57,22 @@ def main(cfg: DictConfig) -> None:
             sys.exit(f"error: {e}")
         skip(e, output_dir, overrides)
         return
+    except KeyboardInterrupt:  # Ctrl-C: stop (a sweep too); every file written so far is whole
+        sys.stderr.write(f"{interrupted(output_dir)}\n")
+        sys.exit(130)
     except Exception as e:
+        e = storage_error(e, cfg.get("cache_dir")) or e
         try:
             publish_results(output_dir, failed_results(e, cfg))
         except FinishedRunError as finished:
             log.error("%s", finished)
+        except (HarnessError, OSError) as unrecorded:  # the run directory cannot be written either
+            log.warning("the failure is not recorded in %s: %s", output_dir, unrecorded)
         if isinstance(e, HarnessError):
             log.error("%s", e)
         else:
             log.exception("run failed")
-        if sweep:
+        if sweep and not isinstance(e, StorageError):  # a full or read-only disk would fail every next job
             return
         sys.exit(f"error: {e}" if isinstance(e, HarnessError) else 1)
     gen, info = results["generation"], results["metric_info"]

@@ -25,9 +25,11 @@ commands:
                          differences to a reference run; report.html for editors
   review DIR [--port N]  serve DIR's report.html on 127.0.0.1 and save the editors' marks
                          to DIR/marks.json (for compare --marks)
-  meta-eval --data FILE [--format F] [--metrics A,B] [--split half|given|none] [--dev FILE] [--out DIR]
+  meta-eval --data FILE [--format F] [--metrics A,B] [--split half|given|none] [--dev FILE]
+          [--dataset NAME] [--save-composite FILE] [--out DIR]
                          how well consistency scorers agree with human labels
-                         (formats qags, summac, summeval; detected when not given)
+                         (formats qags, summac, summeval; detected when not given);
+                         --out keeps every score, the split and the data's hash
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
                          the same for coverage matchers (REALSumm format)
 
@@ -268,11 +270,23 @@ def meta_eval(args: list[str]) -> int:
                              "none = each metric config's fixed threshold, everything is test")
     parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
     parser.add_argument("--n-resamples", type=int, default=1000)
-    parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md")
+    parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md (consistency: also "
+                                      "examples.jsonl, audit.json and composite.json, to audit without rescoring)")
+    parser.add_argument("--dataset", choices=["cogensumm", "factcc", "polytope", "mturk_cnndm", "summeval"],
+                        help="consistency: whose published figures to show (default: the data's 'dataset' field "
+                             "where every row names the same one; never the file's path)")
+    parser.add_argument("--save-composite", metavar="PATH",
+                        help="consistency: save the fitted composite (weights, inputs, threshold) as JSON for "
+                             "the consistency_composite metric (metrics.consistency_composite.weights=PATH)")
     options = parser.parse_args(args)
     if options.dev and options.split not in (None, "given"):
         parser.error(f"--dev gives the val cut of --split given, not of --split {options.split}")
     split_mode = "given" if options.dev else options.split or "half"
+    if options.save_composite and (options.task != "consistency" or split_mode == "none"
+                                   or len((options.metrics or "a,b").split(",")) < 2):
+        parser.error("--save-composite needs the consistency task, two or more --metrics and a part to fit on "
+                     "(--split half or given)")
+    audit = None
     try:
         from harness.config import load_metric
         from harness.reports.compare import check_n_resamples
@@ -304,9 +318,15 @@ def meta_eval(args: list[str]) -> int:
                             + [replace(e, cut="test") for e in examples])
             split = consistency.make_split(examples, split_mode, options.seed)
             names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
+            outputs: dict = {}
+            dataset = consistency.dataset_name(examples, options.dataset)
             results = consistency.run({name: load_metric(name) for name in names}, examples, split=split,
-                                      seed=options.seed, n_resamples=options.n_resamples)
-            text = consistency.render(results, options.data, fmt, split)
+                                      seed=options.seed, n_resamples=options.n_resamples, outputs=outputs)
+            text = consistency.render(results, options.data, fmt, split, dataset)
+            data = consistency.data_record([options.data, options.dev])
+            audit = (examples, split, results, outputs, data, fmt, dataset)
+            if options.save_composite:
+                write_json_atomic(Path(options.save_composite), consistency.fitted_composite(results, data))
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -315,9 +335,22 @@ def meta_eval(args: list[str]) -> int:
         out = Path(options.out)
         write_json_atomic(out / "meta_eval.json", {"task": options.task, "data": options.data, "dev": options.dev,
                                                    "split": split_mode if options.task == "consistency" else None,
-                                                   "seed": options.seed, "results": results})
+                                                   "seed": options.seed, "results": results,
+                                                   **({"dataset": audit[6], "data_files": audit[4]} if audit else {})})
         write_text_atomic(out / "meta_eval.md", text)
-        print(f"written: {out / 'meta_eval.json'}, {out / 'meta_eval.md'}")
+        written = [out / "meta_eval.json", out / "meta_eval.md"]
+        if audit is not None:
+            from harness.meta_eval import consistency
+
+            try:
+                written += consistency.write_audit(out, *audit)
+            except HarnessError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+        print(f"written: {', '.join(map(str, written))}")
+    if options.save_composite:
+        print(f"composite saved: {options.save_composite} (use it: 'metrics=[consistency_composite]' "
+              f"metrics.consistency_composite.weights={options.save_composite})")
     return 0
 
 

@@ -57,8 +57,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     identity = system.identity(prompt, decoding)
     summaries, counts = generate(system, identity, articles, prompt, decoding, GenerationCache(cfg.cache_dir),
                                  progress=cfg.progress)
-    write_jsonl_atomic(output_dir / "references.jsonl", [{"id": a.id, "title": a.title, "bullets": list(a.bullets)}
-                                                         for a in articles])
+    write_jsonl_atomic(output_dir / "references.jsonl", [{"id": a.id, "title": a.title, "bullets": list(a.bullets),
+                                                          "paragraphs": list(a.paragraphs)} for a in articles])
     write_jsonl_atomic(output_dir / "summaries.jsonl", summaries)
     t_generated = time.perf_counter()
 
@@ -123,6 +123,11 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
           progress: bool = True) -> tuple[list[dict], dict]:
     """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows, and per
     metric how many were computed and how many came from the score cache."""
+    from harness.models.sentence_encoder import use_vector_store
+
+    # Every sentence embedding kept beside the score cache: a rescored summary gets the same vectors
+    # as the first computation (an encoder's output depends on its batch mates in the last bits).
+    use_vector_store(cache.root.parent / "embeddings" if cache else None)
     by_id = {a.id: a for a in articles}
     pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
     merged = [{} for _ in pairs]
@@ -130,7 +135,8 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
     for name, metric in tqdm(metrics.items(), desc="score", unit="metric", disable=not progress):
         fingerprint = metric_fingerprint(name, metric)
         keys = [score_key(fingerprint, text, article.content_hash) for text, article in pairs]
-        values = [cache.get(k) if cache else None for k in keys]
+        declared = metric.columns()
+        values = [cache.get(k, declared) if cache else None for k in keys]
         missing = [i for i, v in enumerate(values) if v is None]
         for i, computed in zip(missing, metric.score_many([pairs[i] for i in missing]) if missing else [],
                                strict=True):
@@ -138,7 +144,6 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
             if cache:
                 cache.put(keys[i], computed)
         counts[name] = {"computed": len(missing), "cached": len(pairs) - len(missing)}
-        declared = metric.columns()
         for i, v in enumerate(values):
             undeclared = [k for k, x in v.items() if _scalar(x) and k not in declared]
             if undeclared:

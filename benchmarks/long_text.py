@@ -1,0 +1,105 @@
+"""Peak memory and time of the default metrics on long texts (issue 12: bounded memory).
+
+Usage: .venv/bin/python benchmarks/long_text.py [--words 100000] [--bullet-words 20000] [CASE ...]
+Cases (all by default):
+- ``article:METRIC`` for every default metric (conf/config.yaml): a lead-3 summary of an article of
+  ``--words`` words (the embedded reference article repeated, each copy's sentences marked with
+  its number so that none repeats);
+- ``bullets:rouge``: ROUGE of ``system=bullets`` (the summary is the bullets) when one bullet has
+  ``--bullet-words`` words;
+- ``loop:rouge``: ROUGE of a summary that loops (the reference article's words repeated to
+  ``--bullet-words`` words) against the normal bullets.
+Each case runs in a fresh process, so its peak RSS (``ru_maxrss``) is its own: the metric's load,
+its spaCy/model imports, and the scoring of one summary. Seconds are the scoring alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def default_metrics() -> list[str]:
+    from omegaconf import OmegaConf
+
+    from harness.config import CONF_DIR
+
+    return next(d["metrics"] for d in OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml").defaults)
+                if isinstance(d, dict) and "metrics" in d)
+
+
+def inputs(case: str, words: int, bullet_words: int):
+    """(summary, article) of a case."""
+    from harness.data import load_articles
+    from harness.data.article import Article
+    from harness.text.sentences import split_sentences
+
+    seed = load_articles(str(ROOT / "references" / "seed.jsonl"))[0]
+    kind = case.split(":")[0]
+    if kind == "article":
+        per_copy = sum(len(p.split()) for p in seed.paragraphs)
+        # Every copy's sentences marked with its number: no sentence repeats (an encoder embeds each once).
+        paragraphs = tuple(f"Part {k}: " + p.replace(". ", f". In part {k}, ") for k in range(words // per_copy + 1)
+                           for p in seed.paragraphs)
+        article = Article("long", seed.title, paragraphs, seed.bullets)
+        return " ".join(split_sentences(seed.body)[:3]), article
+    vocabulary = seed.body.split()
+    long_text = " ".join(vocabulary[i % len(vocabulary)] for i in range(bullet_words))
+    if kind == "bullets":
+        article = Article("long-bullet", seed.title, seed.paragraphs, (long_text, *seed.bullets))
+        return "\n".join(article.bullets), article
+    if kind == "loop":
+        return long_text, seed
+    raise SystemExit(f"unknown case {case!r}: article:METRIC, bullets:rouge or loop:rouge")
+
+
+def one(case: str, words: int, bullet_words: int) -> dict:
+    import resource
+    import time
+
+    from harness.config import load_metric
+
+    summary, article = inputs(case, words, bullet_words)
+    metric = load_metric(case.split(":")[1])
+    start = time.perf_counter()
+    metric.score_many([(summary, article)])
+    seconds = time.perf_counter() - start
+    return {"case": case, "article_words": sum(len(p.split()) for p in article.paragraphs),
+            "longest_bullet_words": max(len(b.split()) for b in article.bullets),
+            "summary_words": len(summary.split()), "seconds": round(seconds, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*")
+    parser.add_argument("--words", type=int, default=100_000)
+    parser.add_argument("--bullet-words", type=int, default=20_000)
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.cases[0], args.words, args.bullet_words)))
+        return
+    cases = args.cases or [*(f"article:{m}" for m in default_metrics()), "bullets:rouge", "loop:rouge"]
+    print(f"cores: {os.cpu_count()}; article {args.words} words; long bullet / looping summary "
+          f"{args.bullet_words} words")
+    print(f"{'case':34s} {'seconds':>8s} {'peak RSS MB':>12s}")
+    for case in cases:
+        done = subprocess.run([sys.executable, __file__, "--one", case, "--words", str(args.words),
+                               "--bullet-words", str(args.bullet_words)], capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{case:34s} failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{case:34s} {row['seconds']:8.1f} {row['peak_rss_mb']:12d}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
