@@ -123,11 +123,15 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
           progress: bool = True) -> tuple[list[dict], dict]:
     """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows, and per
     metric how many were computed and how many came from the score cache."""
-    from harness.models.sentence_encoder import use_vector_store
+    from harness.models.sentence_encoder import vector_store
 
     # Every sentence embedding kept beside the score cache: a rescored summary gets the same vectors
     # as the first computation (an encoder's output depends on its batch mates in the last bits).
-    use_vector_store(cache.root.parent / "embeddings" if cache else None)
+    with vector_store(cache.root.parent / "embeddings" if cache else None):
+        return _score(metrics, summaries, articles, cache, progress)
+
+
+def _score(metrics, summaries, articles, cache, progress):
     by_id = {a.id: a for a in articles}
     pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
     merged = [{} for _ in pairs]

@@ -20,7 +20,9 @@ def test_roundtrip_and_corrupt_entry_is_moved_aside(tmp_path):
     key = cache_key({"k": 1}, ARTICLE)
     assert cache.get(key) is None
     cache.put(key, {"text": "summary"}, {"k": 1}, "a")
-    assert cache.get(key) == {"text": "summary"}
+    # an entry without the token counts (an older version's) reads with their defaults, never a KeyError later
+    assert cache.get(key) == {"text": "summary", "input_tokens": None, "output_tokens": None, "article_tokens": None,
+                              "article_tokens_cut": 0, "seconds": 0.0}
     path = next((tmp_path / "generations").rglob(f"{key}.json"))
     path.write_text('{"key": "truncated', encoding="utf-8")
     assert cache.get(key) is None

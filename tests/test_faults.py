@@ -116,15 +116,15 @@ def test_embeddings_are_the_stored_ones_whatever_their_batch_mates(tmp_path, see
     raw_part = encoder._model.encode(texts[part], normalize_embeddings=True)
     assert not np.array_equal(raw[part], raw_part)  # batch mates change the last bits here
     try:
-        se.use_vector_store(tmp_path / "embeddings")
         encoder._cache.clear()
-        first = encoder.encode(texts)
+        with se.vector_store(tmp_path / "embeddings"):
+            first = encoder.encode(texts)
         se._STORES.clear()  # a new process: only the files on disk
-        se.use_vector_store(tmp_path / "embeddings")
         encoder._cache.clear()
-        again = encoder.encode(texts[part])
+        with se.vector_store(tmp_path / "embeddings"):
+            again = encoder.encode(texts[part])
+        assert se._STORE[0] is None  # nothing kept on disk outside the block
     finally:
-        se.use_vector_store(None)
         encoder._cache.clear()
     assert np.array_equal(first[part], again)
     assert len(list((tmp_path / "embeddings").rglob("*.npz"))) == 1  # one file per encoder call, written whole

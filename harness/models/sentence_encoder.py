@@ -6,7 +6,7 @@ hub id (online, or already in the Hugging Face cache). Sentence embeddings are L
 dot product is the cosine. They are cached per text string in the process (an article's sentences
 and bullets are embedded once however many summaries of it are scored). ``device``: see
 `harness.models.device` (default ``auto``); the model is loaded once per process by `harness.models.store`.
-During a run every computed sentence embedding is also kept on disk (`use_vector_store`, set by
+During a run every computed sentence embedding is also kept on disk (`vector_store`, entered by
 `harness.run`; `harness.models.vector_store`), so a rescored summary gets the same vectors.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +31,16 @@ _STORES: dict[Path, VectorStore] = {}
 _STORE: list[VectorStore | None] = [None]
 
 
-def use_vector_store(root: str | Path | None) -> None:
-    """Keep every sentence embedding computed from now on under ``root`` and reuse those kept
-    there (None: in memory only, as outside a run)."""
-    if root is None:
-        _STORE[0] = None
-        return
-    root = Path(root).resolve()
-    _STORE[0] = _STORES.setdefault(root, VectorStore(root))
+@contextmanager
+def vector_store(root: str | Path | None):
+    """Within the block, keep every sentence embedding computed under ``root`` and reuse those kept
+    there (None: in memory only, as outside a run); the previous store is restored after."""
+    previous = _STORE[0]
+    _STORE[0] = None if root is None else _STORES.setdefault(Path(root).resolve(), VectorStore(Path(root).resolve()))
+    try:
+        yield
+    finally:
+        _STORE[0] = previous
 
 
 class SentenceEncoder:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # Generation fields and the types a cached entry must have (None allowed where the system may not know).
 FIELDS = {"text": (str,), "input_tokens": (int, type(None)), "output_tokens": (int, type(None)),
           "article_tokens": (int, type(None)), "article_tokens_cut": (int,), "seconds": (int, float)}
+# What an entry that lacks a field (written by an older version) reads as; ``text`` has no default.
+DEFAULTS = {"input_tokens": None, "output_tokens": None, "article_tokens": None, "article_tokens_cut": 0,
+            "seconds": 0.0}
 
 
 def cache_key(identity: dict, article: Article) -> str:
@@ -83,8 +86,9 @@ def check_entry(entry, key: str) -> dict:
     generation = entry.get("generation")
     if not isinstance(generation, dict):
         raise ValueError(f"'generation' is {type(generation).__name__}, not an object")
+    generation = {**DEFAULTS, **generation}
     for name, types in FIELDS.items():
-        value = generation.get(name, 0 if name != "text" else None)
+        value = generation.get(name)
         if not isinstance(value, types) or isinstance(value, bool):
             raise ValueError(f"field {name!r} is {type(value).__name__} {value!r:.40}, expected "
                              f"{' or '.join(t.__name__ for t in types)}")
