@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from harness.io import read_jsonl
 
@@ -41,20 +42,28 @@ def _six_articles(path, seed_article, *, lengths=False):
     return path
 
 
+def _kill_after_two_summaries(args, env, cache: Path, linger: float = 0.0) -> Path:
+    """Start a slowed run and SIGKILL it once two summaries are cached (``linger`` seconds later);
+    the cache's generations directory."""
+    process = subprocess.Popen([sys.executable, "-c", SLOW, *args], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    generations = cache / "generations"
+    deadline = time.monotonic() + 240
+    while len(list(generations.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.05)
+    time.sleep(linger)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return generations
+
+
 def test_sigkill_mid_generation_then_rerun_reuses_finished_summaries(tmp_path, tiny_causal_dir, seed_article):
     data = _six_articles(tmp_path / "six.jsonl", seed_article)
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     run_dir = tmp_path / "run"
     args = _command(tiny_causal_dir, data, run_dir)
-    process = subprocess.Popen([sys.executable, "-c", SLOW, *args], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    generations = tmp_path / "cache" / "generations"
-    deadline = time.monotonic() + 240
-    while len(list(generations.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    generations = _kill_after_two_summaries(args, env, tmp_path / "cache")
     finished = len(list(generations.glob("*/*.json")))
     assert 2 <= finished < 6
     assert not (run_dir / "results.json").exists()  # killed: no finished-run marker
@@ -85,16 +94,7 @@ def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     run_dir = tmp_path / "run"
     args = [*_command(tiny_causal_dir, data, run_dir), "system.batch_size=2", "system.dtype=bfloat16"]
-    process = subprocess.Popen([sys.executable, "-c", SLOW, *args], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    generations = tmp_path / "cache" / "generations"
-    deadline = time.monotonic() + 240
-    while len(list(generations.glob("*/*.json"))) < 2 and time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.05)
-    time.sleep(0.2)  # into the next batch's generate()
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    generations = _kill_after_two_summaries(args, env, tmp_path / "cache", linger=0.2)  # into the next batch
     entries = sorted(generations.glob("*/*.json"))
     assert 2 <= len(entries) < 6 and not (run_dir / "results.json").exists()
     entries[0].unlink()  # as if killed between a batch's two writes: that batch is missing one summary

@@ -371,14 +371,9 @@ def test_server_killed_mid_run_then_the_rerun_generates_only_the_rest(tmp_path):
 
 @slow
 def test_meta_eval_runs_the_served_judge_from_the_environment(server, tmp_path):
-    rows = []
-    for d in range(8):
-        article = f"Report {d}. Eight police officers were hurt in Almaty on Monday. Prices rose by 10 percent."
-        good = {"sentence": "Eight police officers were hurt in Almaty.",
-                "responses": [{"worker_id": w, "response": r} for w, r in enumerate(("yes", "yes", "no"))]}
-        bad = {"sentence": "Nine police officers were hurt in Paris.",
-               "responses": [{"worker_id": w, "response": r} for w, r in enumerate(("no", "no", "yes"))]}
-        rows.append({"article": article, "summary_sentences": [good, bad] if d % 2 else [good]})
+    from .test_meta_eval import _qags_rows
+
+    rows = _qags_rows(8)
     data = tmp_path / "qags.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), KEY_ENV: KEY,
