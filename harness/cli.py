@@ -326,7 +326,11 @@ def meta_eval(args: list[str]) -> int:
             data = consistency.data_record([options.data, options.dev])
             audit = (examples, split, results, outputs, data, fmt, dataset)
             if options.save_composite:
-                write_json_atomic(Path(options.save_composite), consistency.fitted_composite(results, data))
+                fitted = consistency.fitted_composite(results, data)
+                if fitted is None:
+                    raise HarnessError("--save-composite: no composite was fitted (it needs two or more --metrics, "
+                                       "labels, and a dev part: not --split none, and enough examples)")
+                write_json_atomic(Path(options.save_composite), fitted)
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -111,7 +111,8 @@ class JsonClient:
                     raise HttpStatusError(f"the server at {url} answered with something that is not JSON: "
                                           f"{raw[:200]!r}", status=200, url=url, detail=str(e)) from None
             except urllib.error.HTTPError as e:
-                detail = error_detail(e.read() or b"")
+                with e:
+                    detail = error_detail(e.read() or b"")
                 if e.code not in RETRY_STATUS or attempt >= len(delays):
                     tried = f" (after {attempt + 1} attempts)" if attempt else ""
                     raise HttpStatusError(f"the server at {url} answered HTTP {e.code}{tried}: {detail}",

@@ -74,8 +74,9 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
         raise ReviewError(f"no report.html in {directory}: write one with `harness compare {directory} --out "
                           f"{directory}` (or review a run or sweep directory)")
     try:
-        page = review_page(report.read_text(encoding="utf-8")).encode("utf-8")
-        summaries = page_summaries(report.read_text(encoding="utf-8"))
+        written = report.read_text(encoding="utf-8")
+        page = review_page(written).encode("utf-8")
+        summaries = page_summaries(written)
     except ValueError as e:
         raise ReviewError(f"{report}: {e}") from None
     lock = threading.Lock()

@@ -283,3 +283,14 @@ def test_the_shipped_composite_loads_with_its_conf():
     assert saved["format"] == consistency.COMPOSITE_FORMAT and saved["split"] == "half"
     assert [i["metric"] for i in saved["inputs"]] == ["consistency_embedding", "consistency_entity"]
     assert saved["data"][0]["path"].endswith("qags/mturk_cnndm.jsonl")
+
+
+def test_save_composite_refuses_when_nothing_was_fitted(tmp_path, capsys):
+    """One article: its seeded dev half is empty, so no composite is fitted, and no null file is written."""
+    path = _write(tmp_path / "s.jsonl", [{"document": "Eight officers were hurt.", "claim": "Eight were hurt.",
+                                          "label": 1}])
+    saved = tmp_path / "c.json"
+    code = meta_eval(["--data", str(path), "--metrics", "consistency_entity,consistency_embedding",
+                      "--n-resamples", "10", "--save-composite", str(saved)])
+    assert code == 2 and "--save-composite: no composite was fitted" in capsys.readouterr().err
+    assert not saved.exists()

@@ -290,17 +290,6 @@ def input_fingerprint(metric) -> dict:
 
 # --- What --out saves beside the tables, so that anyone can re-threshold or audit without rescoring.
 
-def file_sha256(path) -> str:
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def split_record(split: Split, examples: list[ConsistencyExample]) -> dict:
     """The split as data: mode, seed, dev/test example indices and article ids."""
     return {"mode": split.mode, "seed": split.seed, "describe": split.describe(),
@@ -426,7 +415,9 @@ def render(results: list[dict], data: str, fmt: str, split: Split | None = None,
 
 def data_record(files: list) -> list[dict]:
     """Each data file and its SHA-256 (the audit's proof of which data the figures are on)."""
-    return [{"path": str(f), "sha256": file_sha256(f)} for f in files if f]
+    from harness.systems.model_source import file_sha256
+
+    return [{"path": str(f), "sha256": file_sha256(str(f))} for f in files if f]
 
 
 def fitted_composite(results: list[dict], data: list[dict]) -> dict | None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from harness.io import read_jsonl, write_text_atomic
 from harness.metrics.consistency.entity_precision import problems as entity_problems
 from harness.reports import details
-from harness.results import Run, arrow, display_name, merged_metric_info
+from harness.results import Run, arrow, display_name, group_key, merged_metric_info
 from harness.text.visible import visible_strings
 
 MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
@@ -128,8 +128,9 @@ def report_data(runs: list[Run], board: dict) -> dict:
                                                  article["bullets"]))
     scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}
     info = {m: meta for m, meta in merged_metric_info(runs).items() if m in scored}
-    # Marks are stored in the browser per run (its setup hash), article and system.
-    run_keys = {run.label: run.setup for run in runs}
+    # Marks are stored in the browser per run (its identity: weights included), article and system, so
+    # another model under the same name never inherits them.
+    run_keys = {run.label: str(run.key[0]) for run in runs}
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
             "run_keys": run_keys, "board": board, "articles": list(articles.values())}
 
@@ -250,7 +251,8 @@ def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:
     so a finished run always has its page)."""
     from harness.reports.compare import compare
 
-    run = Run(name=results["run"]["name"], label=results["run"]["name"], key=(), setup=results["run"]["setup_sha256"],
+    run = Run(name=results["run"]["name"], label=results["run"]["name"], key=group_key(results["run"]),
+              setup=results["run"]["setup_sha256"],
               results=results, dirs=[str(directory)], scores={row["article_id"]: row["scores"] for row in scores})
     if any(run.values(m) for m in run.metric_info):
         board = compare([run], n_resamples=2000)

@@ -60,7 +60,7 @@
   }
   const pairing = () => state.pair[0] && state.pair[1] && state.pair[0] !== state.pair[1];
 
-  // ---- Marks: kept in this browser (localStorage) per run (its setup hash), article and system;
+  // ---- Marks: kept in this browser (localStorage) per run (its identity hash), article and system;
   // exported as JSON, imported from such a file, and saved by `harness review` when it serves the page.
   const STORE = "harness.mark";
   let storage = null;
@@ -357,7 +357,7 @@
       buttons.push([choice, button]);
       marks.appendChild(button);
     }
-    const note = el("input", { type: "text", class: "note", placeholder: "note" });
+    const note = el("input", { type: "text", class: "note", placeholder: "note", maxlength: "5000" });
     note.value = current.note || "";
     note.addEventListener("input", () => setMark(run, articleId, { note: note.value }));
     marks.appendChild(note);

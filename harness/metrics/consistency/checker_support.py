@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.metrics.consistency.base import SentenceConsistency
+from harness.metrics.consistency.base import SentenceConsistency, article_text
 from harness.models.checker import Checker
 from harness.text.sentences import split_sentences
 
@@ -160,7 +160,7 @@ class CheckerSupport(SentenceConsistency):
         if self.granularity == "sentence":
             return super().score_many(pairs)
         # One claim per summary: the row's "sentences" are that claim.
-        items = [(self.claims(sentences) if (sentences := split_sentences(summary)) else [], article.body)
+        items = [(self.claims(sentences) if (sentences := split_sentences(summary)) else [], article_text(article))
                  for summary, article in pairs]
         live = [i for i, (claims, _) in enumerate(items) if claims]
         judged = dict(zip(live, self.judge([items[i] for i in live]), strict=True))
