@@ -38,8 +38,9 @@ def text_key(text: str) -> str:
 class VectorStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        self._index: dict[str, dict[str, tuple[Path, int]]] = {}  # encoder key -> text key -> (file, row)
-        self._arrays: dict[Path, np.ndarray] = {}
+        # encoder key -> text key -> (file, row). Vectors are not kept in memory here (the encoder's own
+        # bounded cache holds the ones in use); a get() reads each file it needs once.
+        self._index: dict[str, dict[str, tuple[Path, int]]] = {}
 
     def _files(self, encoder: str) -> dict[str, tuple[Path, int]]:
         if encoder not in self._index:
@@ -58,21 +59,21 @@ class VectorStore:
 
     def get(self, encoder: str, texts: list[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those ``texts`` that have one."""
-        index, out = self._files(encoder), {}
+        index, out, arrays = self._files(encoder), {}, {}
         for text in texts:
             found = index.get(text_key(text))
             if found is None:
                 continue
             path, row = found
-            if path not in self._arrays:
+            if path not in arrays:
                 try:
                     with np.load(path) as data:
-                        self._arrays[path] = data["vectors"]
+                        arrays[path] = data["vectors"]
                 except (OSError, ValueError, KeyError) as e:
                     set_aside(path, f"unreadable embedding file {path} ({e})", "its texts are embedded again")
                     self._index.pop(encoder, None)
                     return self.get(encoder, texts)
-            out[text] = self._arrays[path][row]
+            out[text] = arrays[path][row]
         return out
 
     def put(self, encoder: str, texts: list[str], vectors: np.ndarray) -> None:
@@ -93,6 +94,5 @@ class VectorStore:
         except OSError as e:
             raise StorageError(path, e, fix=CACHE_FIX) from e
         index = self._files(encoder)
-        self._arrays[path] = vectors
         for row, key in enumerate(keys):
             index.setdefault(key, (path, row))
