@@ -131,6 +131,9 @@ def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | No
         return _score(metrics, summaries, articles, cache, progress)
 
 
+SCORE_CHUNK = 64  # summaries per score_many() call: batches stay large, a stopped run loses at most one
+
+
 def _score(metrics, summaries, articles, cache, progress):
     by_id = {a.id: a for a in articles}
     pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
@@ -142,11 +145,14 @@ def _score(metrics, summaries, articles, cache, progress):
         declared = metric.columns()
         values = [cache.get(k, declared) if cache else None for k in keys]
         missing = [i for i, v in enumerate(values) if v is None]
-        for i, computed in zip(missing, metric.score_many([pairs[i] for i in missing]) if missing else [],
-                               strict=True):
-            values[i] = computed
-            if cache:
-                cache.put(keys[i], computed)
+        # In chunks, each cached as it is done: a run stopped mid-metric (a served judge's server gone,
+        # Ctrl-C) keeps every chunk it finished.
+        for start in range(0, len(missing), SCORE_CHUNK):
+            chunk = missing[start:start + SCORE_CHUNK]
+            for i, computed in zip(chunk, metric.score_many([pairs[i] for i in chunk]), strict=True):
+                values[i] = computed
+                if cache:
+                    cache.put(keys[i], computed)
         counts[name] = {"computed": len(missing), "cached": len(pairs) - len(missing)}
         for i, v in enumerate(values):
             undeclared = [k for k, x in v.items() if _scalar(x) and k not in declared]

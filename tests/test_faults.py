@@ -454,3 +454,46 @@ def test_write_errors_outside_atomic_writes_name_their_setting(tmp_path, path, f
     assert str(error) == (f"cannot write {tmp_path / path}: Permission denied (errno EACCES). {fix}; then rerun the "
                           "same command: finished summaries and scores are cached")
     assert storage_error(FileNotFoundError(errno.ENOENT, "No such file"), tmp_path) is None  # not a write fault
+
+
+def test_a_metric_that_stops_midway_keeps_the_chunks_it_finished(tmp_path, monkeypatch):
+    """Scores are cached chunk by chunk: a metric failing on its third chunk (a served judge's server
+    gone) leaves the first two chunks' scores in the cache, and the rerun computes only the rest."""
+    from harness import run as run_module
+    from harness.data.article import Article
+    from harness.metrics.base import Column, Metric
+    from harness.metrics.score_cache import ScoreCache
+
+    class Flaky(Metric):
+        name = "flaky"
+
+        def __init__(self, fail_on_call=None):
+            self.calls, self.fail_on_call = [], fail_on_call
+
+        def columns(self):
+            return {"length": Column("Length", higher_is_better=None)}
+
+        def describe(self):
+            return {}
+
+        def score(self, summary, article):
+            return {"length": float(len(summary))}
+
+        def score_many(self, pairs):
+            self.calls.append(len(pairs))
+            if len(self.calls) == self.fail_on_call:
+                raise ConnectionError("the server went away")
+            return [self.score(s, a) for s, a in pairs]
+
+    monkeypatch.setattr(run_module, "SCORE_CHUNK", 2)
+    articles = [Article(f"a{i}", "", (f"Body {i}.",), ("b",)) for i in range(5)]
+    summaries = [{"article_id": a.id, "system": "s", "text": "x" * (i + 1)} for i, a in enumerate(articles)]
+    cache = ScoreCache(tmp_path)
+    flaky = Flaky(fail_on_call=3)
+    with pytest.raises(ConnectionError):
+        run_module.score({"flaky": flaky}, summaries, articles, cache, progress=False)
+    assert flaky.calls == [2, 2, 1] and len(list((tmp_path / "scores").rglob("*.json"))) == 4
+    again = Flaky()
+    rows, counts = run_module.score({"flaky": again}, summaries, articles, cache, progress=False)
+    assert again.calls == [1] and counts["flaky"] == {"computed": 1, "cached": 4}
+    assert [r["scores"]["flaky/length"] for r in rows] == [1.0, 2.0, 3.0, 4.0, 5.0]
