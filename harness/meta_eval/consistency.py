@@ -415,7 +415,7 @@ def render(results: list[dict], data: str, fmt: str, split: Split | None = None,
 
 def data_record(files: list) -> list[dict]:
     """Each data file and its SHA-256 (the audit's proof of which data the figures are on)."""
-    from harness.systems.model_source import file_sha256
+    from harness.models.model_source import file_sha256
 
     return [{"path": str(f), "sha256": file_sha256(str(f))} for f in files if f]
 

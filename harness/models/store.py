@@ -27,7 +27,7 @@ from pathlib import Path
 from harness.errors import ModelLoadError
 from harness.hub import hub_reachable, offline_message
 from harness.models.device import AUTO_MAP, resolve_device, resolve_dtype
-from harness.systems.model_source import ModelSource, resolve_model
+from harness.models.model_source import ModelSource, resolve_model
 
 log = logging.getLogger(__name__)
 CHECKSUMS = "harness-sha256.json"
@@ -118,7 +118,7 @@ def _save_copy(model, tokenizer, target: Path) -> None:
 
 
 def _checksums(directory: Path) -> dict[str, str]:
-    from harness.systems.model_source import _file_sha256_uncached  # never a cached digest of a changed file
+    from harness.models.model_source import _file_sha256_uncached  # never a cached digest of a changed file
 
     return {p.name: _file_sha256_uncached(str(p)) for p in sorted(directory.iterdir())
             if p.is_file() and p.name != CHECKSUMS}

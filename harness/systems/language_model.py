@@ -23,7 +23,7 @@ from harness.models.store import load_model
 from harness.provenance import versions_of
 from harness.systems.base import Generation, System, report_tokens
 from harness.systems.decoding import Decoding
-from harness.systems.model_source import resolve_model
+from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
 

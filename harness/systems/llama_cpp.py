@@ -19,7 +19,7 @@ from harness.models.store import get_or_load
 from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
-from harness.systems.model_source import resolve_model
+from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
 
