@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 WORDS = ("police protest minister fuel price city government office report said officials week capital "
          "people killed injured troops border state court election vote party leader market bank shares "
          "company year million percent after before during against while between under").split()
-LEVELS = ["supported", "weak support", "unsupported", "contradicted", "not in the article"]
+LEVELS = ["supported", "unsupported", "contradicted", "not in the article"]
 METRICS = {  # name: (display, higher_is_better, headline)
     "rouge/rougeLsum_f": ("ROUGE-Lsum F1", True, True),
     "rouge/rouge1_f": ("ROUGE-1 F1", True, True),
@@ -71,8 +71,8 @@ def synthetic_runs(directory: Path, n_articles: int = 1000, n_systems: int = 4, 
                 level = rng.choice(LEVELS)
                 verdicts.append((text, level))
             embedding = [{"sentence": t, "score": round(rng.random(), 4), "evidence": rng.choice(article_sentences),
-                          "supported": lv in ("supported", "weak support"), "level": lv,
-                          "flagged": lv not in ("supported", "weak support")} for t, lv in verdicts]
+                          "supported": lv == "supported", "level": lv,
+                          "flagged": lv != "supported"} for t, lv in verdicts]
             entity = [{"sentence": t, "score": 1.0, "supported": True, "level": "supported", "flagged": False,
                        "entities": [{"text": t.split()[1], "label": "ORG", "kind": "name",
                                      "status": "unmatched" if rng.random() < 0.2 else "matched"}]}

@@ -257,17 +257,25 @@ def meta_eval(args: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="harness meta-eval", description="Agreement of scorers with human labels.")
     parser.add_argument("--task", choices=["consistency", "coverage"], default="consistency")
-    parser.add_argument("--data", required=True, help="annotated file")
+    parser.add_argument("--data", required=True, nargs="+",
+                        help="annotated file (--split lodo: three or more, one per data set)")
     parser.add_argument("--format", choices=["qags", "summac", "summeval", "realsumm"],
                         help="the file's format (consistency: detected from its fields when not given)")
     parser.add_argument("--metrics", help="comma-separated conf/metrics names (default: every offline scorer "
                                           "of the task)")
     parser.add_argument("--limit", type=int, help="only the first N examples (a quick look; figures need all)")
     parser.add_argument("--seed", type=int, default=0, help="dev/test split and bootstrap seed")
-    parser.add_argument("--split", choices=["half", "given", "none"],
+    parser.add_argument("--split", choices=["half", "given", "none", "lodo"],
                         help="consistency protocol: half = thresholds tuned on a seeded half of the articles "
                              "(default); given = on the data's val cut (a 'cut' column val/test, or --dev FILE); "
-                             "none = each metric config's fixed threshold, everything is test")
+                             "none = each metric config's fixed threshold, everything is test; lodo = leave one "
+                             "data set out: thresholds and the composite chosen on the other --data files, "
+                             "reported on the one left out, for each")
+    parser.add_argument("--flag-rate", type=float, default=None,
+                        help="--split lodo: the share of a training set's consistent summaries one scorer may "
+                             "flag (default 0.03)")
+    parser.add_argument("--cache-dir", default="runs/.cache/meta_eval",
+                        help="--split lodo: where each (scorer, file)'s scores are kept (default runs/.cache/meta_eval)")
     parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md (consistency: also "
@@ -282,6 +290,12 @@ def meta_eval(args: list[str]) -> int:
     if options.dev and options.split not in (None, "given"):
         parser.error(f"--dev gives the val cut of --split given, not of --split {options.split}")
     split_mode = "given" if options.dev else options.split or "half"
+    if split_mode == "lodo":
+        return _meta_eval_lodo(parser, options)
+    if len(options.data) != 1:
+        parser.error(f"--data takes one file under --split {split_mode} ({len(options.data)} given; several are "
+                     "for --split lodo)")
+    options.data = options.data[0]
     if options.save_composite and (options.task != "consistency" or split_mode == "none"
                                    or len((options.metrics or "a,b").split(",")) < 2):
         parser.error("--save-composite needs the consistency task, two or more --metrics and a part to fit on "
@@ -355,6 +369,48 @@ def meta_eval(args: list[str]) -> int:
     if options.save_composite:
         print(f"composite saved: {options.save_composite} (use it: 'metrics=[consistency_composite]' "
               f"metrics.consistency_composite.weights={options.save_composite})")
+    return 0
+
+
+def _meta_eval_lodo(parser, options) -> int:
+    """``harness meta-eval --split lodo --data A B C ...``: see harness/meta_eval/transfer.py."""
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.io import write_json_atomic, write_text_atomic
+
+    if options.task != "consistency" or options.dev or options.limit is not None:
+        parser.error("--split lodo is for the consistency task, without --dev or --limit (every example counts)")
+    rate = 0.03 if options.flag_rate is None else options.flag_rate
+    if not 0 <= rate < 1:
+        parser.error(f"--flag-rate must be at least 0 and below 1, got {rate}")
+    try:
+        from harness.config import load_metric
+        from harness.meta_eval import transfer
+        from harness.reports.compare import check_n_resamples
+
+        check_n_resamples(options.n_resamples)
+        datasets = transfer.read_datasets(options.data)
+        names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
+        metrics = {name: load_metric(name) for name in names}
+        report = transfer.lodo(metrics, datasets, cache_dir=options.cache_dir, flag_rate=rate, seed=options.seed,
+                               n_resamples=options.n_resamples)
+        text = transfer.render(report)
+        written = []
+        if options.save_composite:
+            write_json_atomic(Path(options.save_composite), transfer.composite_record(report, metrics))
+            written.append(options.save_composite)
+        if options.out:
+            out = Path(options.out)
+            write_json_atomic(out / "meta_eval.json", {"task": "consistency", "split": "lodo", **report})
+            write_text_atomic(out / "meta_eval.md", text)
+            written += [str(out / "meta_eval.json"), str(out / "meta_eval.md")]
+    except (HarnessError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if written:
+        print(f"written: {', '.join(map(str, written))}")
     return 0
 
 

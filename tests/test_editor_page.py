@@ -48,7 +48,7 @@ def _sentences(article_id: str, system: str) -> list[dict]:
     if system == "good":
         return [{"sentence": "Russia sent troops to Kazakhstan on Thursday.", "score": 0.98, "supported": True,
                  "level": "supported", "flagged": False, "evidence": "Russia sent troops to Kazakhstan on Thursday."},
-                {"sentence": "Protests began over prices.", "score": 0.6, "supported": True, "level": "weak support",
+                {"sentence": "Protests began over prices.", "score": 0.6, "supported": True, "level": "supported",
                  "flagged": False, "evidence": "The protests began over fuel prices."}]
     return [{"sentence": "Police said 40 officers died in Moscow.", "score": 0.2, "supported": False,
              "level": "contradicted", "flagged": True, "evidence": "Police said 18 officers were killed in Almaty."},
@@ -119,8 +119,9 @@ def test_article_titles_evidence_and_flags(page_file):
         covered = first.locator('div.summary[data-run="good"] ul.coverage li').first  # compact form, resolved
         assert covered.inner_text() == "Russia sent troops"
         assert covered.get_attribute("title") == "0.900 — Russia sent troops to Kazakhstan on Thursday."
-        weak = first.locator('div.summary[data-run="good"] span.sent.weak')
-        assert weak.count() == 1 and weak.locator("span.level").inner_text() == "weak support"
+        # One threshold, one meaning: a sentence is supported or flagged, never a grey third tag.
+        assert first.locator('div.summary[data-run="good"] span.sent.weak').count() == 0
+        assert first.locator('div.summary[data-run="good"] span.level').count() == 0
         assert first.locator('div.summary[data-run="good"] span.sent.flagged').count() == 0
         flagged.nth(0).click()
         assert first.locator("details.article-text").evaluate("d => d.open")

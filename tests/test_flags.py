@@ -1,5 +1,5 @@
-"""Flags editors can trust: sentence levels (supported / weak support / flagged, with why), the
-article's title as article text, and the calibration of flag_below (harness/meta_eval/flags.py)."""
+"""Flags editors can trust: one threshold per scorer (supported, or flagged with why; no third
+tag), the article's title as article text, and flags measured on human text (harness/meta_eval/flags.py)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,20 @@ ARTICLE = Article(id="a", title="Vladimir Putin warns the West", paragraphs=("Th
                   bullets=("Talks go on.",))
 
 
-def test_levels_supported_weak_and_flagged():
-    scorer = Fixed(threshold=0.8, flag_below=0.4)
+def test_one_threshold_flags_counts_and_levels():
+    scorer = Fixed(threshold=0.5)
     row = scorer.score("It is 0.9.\nIt is 0.5.\nIt is 0.2.", ARTICLE)
     assert [(s["level"], s["supported"], s["flagged"]) for s in row["sentences@fixed"]] == [
-        ("supported", True, False), ("weak support", False, False), ("unsupported", False, True)]
-    assert row["unsupported@fixed"] == 2  # the metric counts below threshold; flags are the confident part
+        ("supported", True, False), ("supported", True, False), ("unsupported", False, True)]
+    # the unsupported count is the number of flags: one meaning per tag
+    assert row["unsupported@fixed"] == sum(s["flagged"] for s in row["sentences@fixed"]) == 1
 
 
-def test_flag_below_defaults_to_the_threshold_and_may_not_exceed_it():
-    assert Fixed(threshold=0.7).flag_below == 0.7
-    assert [s["level"] for s in Fixed(threshold=0.7).score("x 0.6.", ARTICLE)["sentences@fixed"]] == ["unsupported"]
-    with pytest.raises(ConfigError, match=r"'fixed': flag_below \(0.9\) must not be above threshold \(0.5\)"):
-        Fixed(threshold=0.5, flag_below=0.9)
+def test_a_threshold_that_is_not_a_number_is_refused():
+    with pytest.raises(ConfigError, match=r"'fixed': threshold must be a number, got 'high'"):
+        Fixed(threshold="high")
+    with pytest.raises(TypeError):
+        Fixed(threshold=0.5, flag_below=0.4)  # the second cut is gone
 
 
 def test_the_title_is_article_text():
@@ -49,7 +50,7 @@ def test_the_title_is_article_text():
 def test_a_name_in_the_title_is_in_the_article():
     from harness.metrics.consistency.entity_precision import EntityPrecision
 
-    scorer = EntityPrecision(threshold=0.583, flag_below=0.5)
+    scorer = EntityPrecision(threshold=0.5)
     summary = "Vladimir Putin said talks would go on."
     titled = scorer.score(summary, ARTICLE)["sentences@entity"][0]
     assert titled["level"] == "supported" and not titled["flagged"]
@@ -67,16 +68,6 @@ def test_nli_flags_say_contradicted_when_contradiction_wins():
     assert level(None, {"score": 0.05, "entailment": 0.1, "contradiction": 0.05}) == "unsupported"
 
 
-def test_calibrate_is_the_target_quantile():
-    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    assert flags.calibrate(scores, 0.2) == 0.3  # 2 of 10 below 0.3
-    assert sum(s < flags.calibrate(scores, 0.2) for s in scores) == 2
-    assert flags.calibrate(scores, 0.0) == 0.1  # nothing below
-    assert flags.calibrate([0.5] * 10, 0.3) == 0.5  # ties: nothing below 0.5
-    with pytest.raises(ValueError, match="no sentence scores"):
-        flags.calibrate([], 0.1)
-
-
 def test_wilson_interval_by_hand():
     low, high = flags.wilson(5, 10)  # p = 0.5, z = 1.96: 0.5 -/+ 0.2634
     assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
@@ -92,15 +83,10 @@ def test_detection_counts_flags_against_labels():
     assert d["balanced_accuracy"] == pytest.approx((2 / 3 + 2 / 3) / 2)
 
 
-def test_evaluate_calibrates_on_the_dev_half_and_reports_the_test_half():
-    refs = flags.Sentences(doc_ids=tuple(f"d{i}" for i in range(8)),
-                           items=tuple(((f"s 0.{i + 1}.", f"s 0.9{i}."), "article") for i in range(8)))
+def test_evaluate_measures_flags_at_the_threshold():
+    refs = flags.Sentences(doc_ids=("d0", "d1"), items=((("s 0.1.", "s 0.9."), "article"), (("s 0.8.",), "article")))
     labelled = flags.Sentences(doc_ids=("q",), items=((("s 0.05.", "s 0.95."), "article"),), labels=((0, 1),))
-    result = flags.evaluate("fixed", Fixed(threshold=0.8), refs, labelled, target=0.25)
-    dev, _ = flags.dev_test_split(list(refs.doc_ids), 0)
-    dev_scores = sorted(s for i, d in enumerate(refs.doc_ids) if d in dev
-                        for s in (0.1 * (i + 1), 0.9 + 0.01 * i))
-    assert result["flag_below"] == pytest.approx(dev_scores[2])  # 8 dev sentences, at most 2 below
-    assert result["references_before"]["n"] == result["references_after"]["n"] == 8  # the test half's sentences
-    assert result["detection_after"]["recall"] == 1.0 and result["detection_after"]["precision"] == 1.0
-    assert "| fixed (after) |" in flags.render([result])
+    result = flags.evaluate("fixed", Fixed(threshold=0.5), refs, labelled)
+    assert result["references"]["n"] == 3 and result["references"]["share"] == pytest.approx(1 / 3)
+    assert result["detection"]["recall"] == 1.0 and result["detection"]["precision"] == 1.0
+    assert "| fixed | 0.500 |" in flags.render([result])

@@ -294,3 +294,23 @@ def test_save_composite_refuses_when_nothing_was_fitted(tmp_path, capsys):
                       "--n-resamples", "10", "--save-composite", str(saved)])
     assert code == 2 and "--save-composite: no composite was fitted" in capsys.readouterr().err
     assert not saved.exists()
+
+
+def test_a_composite_in_metrics_is_scored_from_its_inputs(tmp_path, monkeypatch):
+    """Listed with (or without) its inputs, a saved composite is scored from them, not crashed on."""
+    path = _write(tmp_path / "data.jsonl", _overlap_rows())
+    _, examples = read_consistency(path)
+    split = make_split(examples, "half")
+    outputs: dict = {}
+    results = run({name: cls() for name, cls in FAKES.items()}, examples, split=split, n_resamples=20,
+                  outputs=outputs)
+    weights = tmp_path / "composite.json"
+    weights.write_text(json.dumps(fitted_composite(results, data_record([path]))))
+    monkeypatch.setattr("harness.config.load_metric", lambda name: FAKES[name]())
+    composite = CompositeConsistency(str(weights))
+    for metrics in ({"fake_overlap": FAKES["fake_overlap"](), "consistency_composite": composite},
+                    {"consistency_composite": composite}):
+        again: dict = {}
+        scored = run(metrics, examples, split=split, n_resamples=20, outputs=again)
+        assert scored[-1]["scorer"] == "consistency_composite"  # no composite is fitted on a composite
+        assert np.allclose(again["scorers"]["consistency_composite"][0], outputs["composite"], rtol=0, atol=1e-12)

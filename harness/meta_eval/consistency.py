@@ -34,6 +34,14 @@ from scipy.optimize import minimize
 
 from harness.errors import DataError
 from harness.meta_eval.consistency_data import ConsistencyExample
+from harness.errors import ConfigError
+from harness.metrics.consistency.base import SentenceConsistency
+from harness.metrics.consistency.composite import (
+    COMPOSITE_FORMAT,
+    CompositeConsistency,
+    apply_composite,
+    input_fingerprint,
+)
 from harness.stats.agreement import (
     balanced_accuracy,
     best_threshold,
@@ -113,9 +121,26 @@ def make_split(examples: list[ConsistencyExample], mode: str = "half", seed: int
     raise DataError(f"unknown split {mode!r}: use one of {', '.join(SPLITS)}")
 
 
-def scorer_outputs(metric, examples: list[ConsistencyExample]) -> tuple[np.ndarray, list[list[float]]]:
+def check_scorers(metrics: dict) -> None:
+    """Refuse, before anything is scored, a metric that is not a consistency scorer (``rouge``)."""
+    for name, metric in metrics.items():
+        if not isinstance(metric, (SentenceConsistency, CompositeConsistency)):
+            raise ConfigError(f"--metrics {name}: not a consistency scorer ({type(metric).__name__}); the consistency "
+                              "meta-eval takes sentence-level scorers (consistency_embedding, consistency_entity, "
+                              "consistency_lemmas, consistency_claims, ...) and consistency_composite")
+
+
+def scorer_outputs(metric, examples: list[ConsistencyExample],
+                   known: dict | None = None) -> tuple[np.ndarray, list[list[float]]]:
     """Each example's summary score and sentence scores by ``metric`` (a SentenceConsistency).
-    Annotated sentences are scored as given; otherwise the summary is split into sentences."""
+    Annotated sentences are scored as given; otherwise the summary is split into sentences.
+    A saved composite is scored from its inputs (their summary scores, taken from ``known``,
+    name -> (summary, sentences), where already computed) with its saved weights."""
+    if isinstance(metric, CompositeConsistency):
+        known = known or {}
+        columns = [(known[name] if name in known else scorer_outputs(m, examples))[0]
+                   for name, m in metric.inputs.items()]
+        return apply_composite(metric.model, np.column_stack(columns)), [[] for _ in examples]
     items = [(list(e.sentences) if e.sentences else split_sentences(e.summary), e.article) for e in examples]
     live = [i for i, (sentences, _) in enumerate(items) if sentences]
     judged = dict(zip(live, metric.judge([items[i] for i in live]), strict=True))
@@ -142,11 +167,6 @@ def fit_composite(features: np.ndarray, labels: np.ndarray, l2: float = 1e-2) ->
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=grad, method="L-BFGS-B").x
     return {"mean": mean.tolist(), "std": std.tolist(), "weights": w[:-1].tolist(), "bias": float(w[-1])}
-
-
-def apply_composite(model: dict, features: np.ndarray) -> np.ndarray:
-    z = (features - np.array(model["mean"])) / np.array(model["std"]) @ np.array(model["weights"]) + model["bias"]
-    return 1 / (1 + np.exp(-z))
 
 
 def _clusters(idx: list[int], examples, summary_scores, labels, sentence_scores) -> list[dict]:
@@ -260,32 +280,29 @@ def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split
     results, parts = [], {}
     outputs = {} if outputs is None else outputs
     outputs.setdefault("scorers", {})
+    check_scorers(metrics)
     for name, metric in metrics.items():
         t0 = time.perf_counter()
-        summary, sentences = scorer_outputs(metric, examples)
+        summary, sentences = scorer_outputs(metric, examples, outputs["scorers"])
         parts[name] = summary
         outputs["scorers"][name] = (summary, sentences)
         results.append(evaluate(name, summary, sentences, examples, split=split,
                                 fixed_threshold=getattr(metric, "threshold", None), seed=seed,
                                 n_resamples=n_resamples, seconds=round(time.perf_counter() - t0, 1)))
-    if composite and split.dev and len(parts) > 1 and all(e.label is not None for e in examples):
+    fittable = {name: part for name, part in parts.items() if not isinstance(metrics[name], CompositeConsistency)}
+    if composite and split.dev and len(fittable) > 1 and all(e.label is not None for e in examples):
+        parts = fittable
         scores, model = composite_scores(parts, examples, seed, split)
         result = evaluate("composite(" + "+".join(parts) + ")", scores, [[] for _ in examples], examples,
                           split=split, seed=seed, n_resamples=n_resamples)
         model["threshold"] = result["tuned_threshold"]
         model["split"], model["seed"], model["n_dev"] = split.mode, seed, len(split.dev)
         model["inputs"] = [{"metric": name, "key": getattr(metric, "key", None),
-                            "describe": input_fingerprint(metric)} for name, metric in metrics.items()]
+                            "describe": input_fingerprint(metric)} for name, metric in metrics.items() if name in parts]
         result["composite"] = model
         outputs["composite"] = scores
         results.append(result)
     return results
-
-
-def input_fingerprint(metric) -> dict:
-    """What an input's summary scores depend on (its describe(), without the thresholds, which
-    change flags but not scores): a saved composite checks it against the scorer it loads."""
-    return {k: v for k, v in metric.describe().items() if k not in ("threshold", "flag_below")}
 
 
 # --- What --out saves beside the tables, so that anyone can re-threshold or audit without rescoring.
@@ -320,9 +337,6 @@ def audit_rows(examples: list[ConsistencyExample], split: Split, outputs: dict) 
             row["scores"]["composite"] = float(outputs["composite"][i])
         rows.append(row)
     return rows
-
-
-COMPOSITE_FORMAT = "harness.consistency_composite/1"
 
 
 def composite_record(model: dict, data: list[dict]) -> dict:

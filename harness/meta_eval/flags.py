@@ -1,18 +1,15 @@
-"""Flag calibration: how often a sentence-consistency scorer flags sentences that people wrote, and
-how well its flags find the sentences people judged unsupported, at a given ``flag_below``.
+"""Flags measured on human text: how often a sentence-consistency scorer flags sentences that
+people wrote, and how many of the sentences people judged unsupported its flags find, at the
+scorer's shipped ``threshold`` (below it a sentence is flagged; see consistency/base.py). The
+threshold itself is chosen across data sets by `harness.meta_eval.transfer` (never here):
 
-An editor who sees human-written reference sentences flagged stops trusting every flag, so a
-scorer's ``flag_below`` (see consistency/base.py) is set where reference summaries are rarely
-flagged, and its cost is measured where people labelled sentences:
-
-- **Reference sentences**: SummEval's human references (100 CNN/DM articles, 11 references each:
-  the original highlights and 10 written for SummEval), split into sentences, scored against their
-  article. ``flag_below`` is the highest value at which at most ``target`` of the sentences of a
-  seeded half of the articles (the dev half) score below it; the share is reported on the other
-  half (test), before (flags at ``threshold``, the old rule) and after.
+- **Reference sentences** (CNN/DM human text): SummEval's human references (100 CNN/DM
+  articles, 11 references each: the original highlights and 10 written for SummEval), split into
+  sentences and scored against their article: the share flagged is the false-flag rate on text
+  people wrote.
 - **Detection**: QAGS-C's 714 summary sentences, each labelled by the majority of 3 workers: of
   the sentences people judged unsupported, the share flagged (recall), of the flagged ones the
-  share people judged unsupported (precision), and balanced accuracy, before and after.
+  share people judged unsupported (precision), and balanced accuracy.
 
 Shares carry a 95% Wilson interval over sentences (sentences of one summary are not independent,
 so the intervals are somewhat narrow). Run: ``python -m harness.meta_eval.flags`` (``--help``).
@@ -26,10 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.io import read_jsonl
-from harness.stats.agreement import dev_test_split
 from harness.text.sentences import split_sentences
 
-CURVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)  # targets also reported, to show the trade-off
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
@@ -72,14 +67,6 @@ def sentence_scores(metric, data: Sentences) -> list[list[float]]:
     return [[j["score"] for j in item] for item in judged]
 
 
-def calibrate(scores: list[float], target: float) -> float:
-    """The highest ``t`` among the scores with at most ``target`` of ``scores`` below it."""
-    if not scores:
-        raise ValueError("no sentence scores to calibrate on")
-    ordered = sorted(scores)
-    return ordered[math.floor(target * len(ordered))]
-
-
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval of the proportion k/n."""
     if n == 0:
@@ -111,25 +98,14 @@ def detection(scores: list[float], labels: list[int], flag_below: float) -> dict
             "balanced_accuracy": (recall + specificity) / 2}
 
 
-def evaluate(name: str, metric, references: Sentences, labelled: Sentences, target: float, seed: int = 0) -> dict:
-    """Calibrate ``metric``'s flag_below on the dev half of the references; report before and after."""
-    reference_scores = sentence_scores(metric, references)
-    dev, _ = dev_test_split(list(references.doc_ids), seed)
-    dev_scores = [s for d, item in zip(references.doc_ids, reference_scores, strict=True) if d in dev for s in item]
-    test_scores = [s for d, item in zip(references.doc_ids, reference_scores, strict=True) if d not in dev
-                   for s in item]
-    flag_below = min(calibrate(dev_scores, target), metric.threshold)
+def evaluate(name: str, metric, references: Sentences, labelled: Sentences) -> dict:
+    """``metric``'s flags at its threshold on the reference sentences and the labelled ones."""
+    reference_scores = [s for item in sentence_scores(metric, references) for s in item]
     labelled_scores = [s for item in sentence_scores(metric, labelled) for s in item]
     labels = [label for item in labelled.labels for label in item]
-    curve = [{"target": t, "flag_below": (fb := min(calibrate(dev_scores, t), metric.threshold)),
-              "references": share_flagged(test_scores, fb)["share"], **detection(labelled_scores, labels, fb)}
-             for t in CURVE]
-    return {"metric": name, "threshold": metric.threshold, "target": target, "seed": seed, "curve": curve,
-            "flag_below": flag_below,
-            "references_before": share_flagged(test_scores, metric.threshold),
-            "references_after": share_flagged(test_scores, flag_below),
-            "detection_before": detection(labelled_scores, labels, metric.threshold),
-            "detection_after": detection(labelled_scores, labels, flag_below)}
+    return {"metric": name, "threshold": metric.threshold,
+            "references": share_flagged(reference_scores, metric.threshold),
+            "detection": detection(labelled_scores, labels, metric.threshold)}
 
 
 def _pct(value: float) -> str:
@@ -137,16 +113,15 @@ def _pct(value: float) -> str:
 
 
 def render(results: list[dict]) -> str:
-    lines = ["| scorer | flag at | reference sentences flagged (SummEval, test half) | QAGS-C unsupported "
+    lines = ["| scorer | flag below | human reference sentences flagged (SummEval, CNN/DM) | QAGS-C unsupported "
              "sentences flagged (recall) | flags right (precision) | balanced accuracy |",
              "|---|---|---|---|---|---|"]
     for r in results:
-        for when, at in (("before", r["threshold"]), ("after", r["flag_below"])):
-            ref, det = r[f"references_{when}"], r[f"detection_{when}"]
-            lines.append(f"| {r['metric']} ({when}) | < {at:.3f} | {_pct(ref['share'])} of {ref['n']} "
-                         f"[{_pct(ref['ci'][0])}, {_pct(ref['ci'][1])}] | {_pct(det['recall'])} of "
-                         f"{det['unsupported']} [{_pct(det['recall_ci'][0])}, {_pct(det['recall_ci'][1])}] | "
-                         f"{_pct(det['precision'])} of {det['flagged']} | {det['balanced_accuracy']:.3f} |")
+        ref, det = r["references"], r["detection"]
+        lines.append(f"| {r['metric']} | {r['threshold']:.3f} | {_pct(ref['share'])} of {ref['n']} "
+                     f"[{_pct(ref['ci'][0])}, {_pct(ref['ci'][1])}] | {_pct(det['recall'])} of "
+                     f"{det['unsupported']} [{_pct(det['recall_ci'][0])}, {_pct(det['recall_ci'][1])}] | "
+                     f"{_pct(det['precision'])} of {det['flagged']} | {det['balanced_accuracy']:.3f} |")
     return "\n".join(lines)
 
 
@@ -154,25 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.meta_eval.flags", description=__doc__.splitlines()[0])
     parser.add_argument("--summeval", type=Path, default=DEFAULT_DATA / "summeval" / "summeval.jsonl")
     parser.add_argument("--qags", type=Path, default=DEFAULT_DATA / "qags" / "mturk_cnndm.jsonl")
-    parser.add_argument("--metrics", default="consistency_embedding,consistency_entity")
-    parser.add_argument("--target", type=float, default=0.05,
-                        help="the share of reference sentences that may be flagged (dev half)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--metrics", default="consistency_embedding,consistency_entity,consistency_lemmas,"
+                                              "consistency_claims")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     options = parser.parse_args(argv)
-    if not 0 <= options.target < 1:
-        parser.error(f"--target must be in [0, 1), got {options.target}")
     from harness.config import load_metric
 
     references, labelled = reference_sentences(options.summeval), labelled_sentences(options.qags)
-    results = [evaluate(name, load_metric(name), references, labelled, options.target, options.seed)
-               for name in options.metrics.split(",")]
+    results = [evaluate(name, load_metric(name), references, labelled) for name in options.metrics.split(",")]
     print(render(results))
-    for r in results:
-        print(f"\n{r['metric']}: target -> flag_below, reference share (test), QAGS recall / precision / BA")
-        for c in r["curve"]:
-            print(f"  {c['target']:.2f} -> {c['flag_below']:.3f}: {_pct(c['references'])}, {_pct(c['recall'])} / "
-                  f"{_pct(c['precision'])} / {c['balanced_accuracy']:.3f}")
     if options.out:
         from harness.io import write_json_atomic
 

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 
 from harness.io import read_jsonl, write_text_atomic
-from harness.metrics.consistency.entity_precision import problems as entity_problems
+from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
 from harness.results import Run, arrow, display_name, group_key, merged_metric_info
 from harness.text.visible import visible_strings
@@ -57,10 +57,12 @@ def _summary_view(text: str, scores: dict) -> dict:
                 if isinstance(v[i].get("evidence"), str) and v[i]["evidence"].strip():
                     verdict["evidence"] = v[i]["evidence"]
                 verdicts.append(verdict)
-            problems = [p for v in judged.values() for p in entity_problems(v[i])]
+            problems = [p for v in judged.values() for p in sentence_problems(v[i])]
             # The names and numbers the article lacks, to mark inside the sentence.
             missing = sorted({e["text"] for v in judged.values() for e in v[i].get("entities", [])
-                              if e.get("status") in ("unmatched", "qualifier_mismatch") and e.get("text")})
+                              if e.get("status") in ("unmatched", "qualifier_mismatch") and e.get("text")}
+                             | {m for v in judged.values() if _flagged(v[i]) for m in v[i].get("missing", ())
+                                if isinstance(m, str) and m in first["sentence"]})
             sentences.append({"text": first["sentence"], "verdicts": verdicts, "problems": problems,
                               "missing": missing})
     return {"text": text, "scores": {k: v for k, v in scores.items() if _scalar(v)}, "sentences": sentences,

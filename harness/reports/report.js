@@ -267,15 +267,11 @@
 
   function sentenceSpan(item, s) {
     const flagged = s.verdicts.filter((v) => v.flagged);
-    const weak = !flagged.length && s.verdicts.some((v) => v.level === "weak support");
-    const span = el("span", { class: "sent" + (flagged.length ? " flagged" : weak ? " weak" : ""),
-                              tabindex: "0", role: "button" });
+    const span = el("span", { class: "sent" + (flagged.length ? " flagged" : ""), tabindex: "0", role: "button" });
     appendMarked(span, s.text, s.missing || [], "missing", "not in the article");
     if (flagged.length) {
       const levels = [...new Set(flagged.map((v) => v.level || "unsupported"))];
       span.appendChild(el("span", { class: "level" }, levels.join(", ")));
-    } else if (weak) {
-      span.appendChild(el("span", { class: "level subdued" }, "weak support"));
     }
     span.title = s.verdicts.map((v) => `${v.scorer}: ${fmt(v.score)}${v.level ? " — " + v.level : v.supported ? "" : " (unsupported)"}`)
       .concat(s.problems).join("\n");

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.metrics.consistency.entity_precision import problems as entity_problems
+from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
 from harness.reports.markdown import escape_md, table
 from harness.results import arrow, display_name, headline_metrics
@@ -85,7 +85,7 @@ def consistency_table(scores: dict) -> list[str]:
         rows = []
         for i, sentence in enumerate(per_scorer[0]):
             marks = [f"{'✓' if judged[i]['supported'] else '✗'} {judged[i]['score']:.2f}" for judged in per_scorer]
-            problems = [escape_md(p) for judged in per_scorer for p in entity_problems(judged[i])]
+            problems = [escape_md(p) for judged in per_scorer for p in sentence_problems(judged[i])]
             rows.append([str(i + 1), escape_md(sentence["sentence"]), *marks, "; ".join(problems) or "—"])
         unsupported = [f"{escape_md(k)}: {sum(not s['supported'] for s in judged)}"
                        for k, judged in zip(scorers, per_scorer, strict=True)]

@@ -9,12 +9,14 @@ An empty summary has no sentences and scores 0.
 
 What the article is: its title and its body (`article_text`): a name the title gives is in the article.
 
-Flags, for editors (report.html, report.md): a sentence is ``supported`` at ``threshold`` or above;
-below it, a sentence is *flagged* only where the scorer is confident, below ``flag_below``
-(default: ``threshold``); between the two it is ``weak support``, shown but not flagged. A flagged
-sentence's level names why (`flag_level`: ``unsupported`` here, ``contradicted`` or ``not in the
-article`` where a scorer knows more). ``flag_below`` is calibrated so that human-written reference
-summaries are rarely flagged (`harness.meta_eval.flags`, docs/meta-eval-consistency.md, "Flags").
+Flags, for editors (report.html, report.md): one threshold, one meaning. A sentence scoring below
+``threshold`` is *flagged*: it counts in ``unsupported@K``, it is marked on the page and it sorts the
+page; its level names why (`flag_level`: ``unsupported`` here, ``contradicted`` or ``not in the
+article`` where a scorer knows more). At or above it, a sentence is ``supported``. There is no
+third tag. The shipped thresholds are chosen across data sets and measured on the one left out
+(`harness.meta_eval.transfer`; docs/meta-eval-consistency.md, "Transfer"): each config's comment
+and each scorer's ``calibration`` give the measured false-flag rate on consistent summaries and
+the share of inconsistent summaries flagged, per domain.
 """
 
 from __future__ import annotations
@@ -32,34 +34,44 @@ def article_text(article: Article) -> str:
     return f"{article.title}\n{article.body}" if article.title and article.title.strip() else article.body
 
 
+def problems(judged: dict) -> list[str]:
+    """What an editor must check in one judged sentence (as saved in scores.jsonl), as plain text:
+    its names and numbers the article lacks (`consistency_entity`), and, where the sentence is
+    flagged, the words or claims the scorer did not find (``missing``: `consistency_lemmas`,
+    `consistency_claims`)."""
+    out = []
+    for entity in judged.get("entities", []):
+        if entity["status"] == "unmatched":
+            out.append(f"“{entity['text']}” is not in the article")
+        elif entity["status"] == "qualifier_mismatch":
+            out.append(f"“{entity['text']}”: {entity['detail']}")
+    if judged.get("flagged"):
+        out += [f"“{m}” is not in the article" for m in judged.get("missing", ()) if isinstance(m, str)]
+    return out
+
+
 class SentenceConsistency(Metric):
     name = "consistency"
     key: str
     display: str  # the summary score's name in reports ("Embedding support")
     score_range: tuple[float, float] = (0.0, 1.0)
 
-    def __init__(self, threshold: float, flag_below: float | None = None):
-        self.threshold = float(threshold)
-        self.flag_below = self.threshold if flag_below is None else float(flag_below)
-        if self.flag_below > self.threshold:
+    def __init__(self, threshold: float):
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold != threshold:
             name = getattr(self, "key", type(self).__name__)
-            raise ConfigError(f"consistency scorer {name!r}: flag_below ({self.flag_below}) must not be above "
-                              f"threshold ({self.threshold}): a supported sentence cannot be flagged")
+            raise ConfigError(f"consistency scorer {name!r}: threshold must be a number, got {threshold!r}")
+        self.threshold = float(threshold)
 
     def describe(self) -> dict:
-        return {"scorer": self.key, "threshold": self.threshold, "flag_below": self.flag_below}
+        return {"scorer": self.key, "threshold": self.threshold}
 
     def flag_level(self, judged: dict) -> str:
         """Why a sentence scoring below ``flag_below`` is flagged, from its verdict."""
         return "unsupported"
 
     def level(self, judged: dict) -> str:
-        """``supported``, ``weak support`` (below threshold, not flagged) or the flag's level."""
-        if judged["score"] >= self.threshold:
-            return "supported"
-        if judged["score"] >= self.flag_below:
-            return "weak support"
-        return self.flag_level(judged)
+        """``supported`` (at or above threshold), else the flag's level."""
+        return "supported" if judged["score"] >= self.threshold else self.flag_level(judged)
 
     def columns(self) -> dict[str, Column]:
         k, low, high = self.key, *self.score_range
@@ -92,6 +104,6 @@ class SentenceConsistency(Metric):
             f"unsupported@{k}": sum(s < self.threshold for s in scores),
             f"sentences@{k}": [{"sentence": s, **{n: (round(v, 4) if isinstance(v, float) else v)
                                                   for n, v in j.items()}, "supported": j["score"] >= self.threshold,
-                                "level": self.level(j), "flagged": j["score"] < self.flag_below}
+                                "level": self.level(j), "flagged": j["score"] < self.threshold}
                                for s, j in zip(sentences, judged, strict=True)],
         }

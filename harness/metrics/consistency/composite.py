@@ -38,6 +38,22 @@ from harness.data.article import Article
 from harness.errors import ConfigError
 from harness.metrics.base import Column, Metric
 
+COMPOSITE_FORMAT = "harness.consistency_composite/1"
+
+
+def apply_composite(model: dict, features: np.ndarray) -> np.ndarray:
+    """P(consistent) of each row of ``features`` (one column per input, in the model's order)
+    under a saved logistic model: standardised by its ``mean``/``std``, then ``weights``, ``bias``."""
+    z = (features - np.array(model["mean"])) / np.array(model["std"]) @ np.array(model["weights"]) + model["bias"]
+    return 1 / (1 + np.exp(-z))
+
+
+def input_fingerprint(metric) -> dict:
+    """What an input's summary scores depend on (its describe(), without the threshold, which
+    changes flags but not scores): a saved composite checks it against the scorer it loads."""
+    return {k: v for k, v in metric.describe().items() if k not in ("threshold", "flag_below", "calibration")}
+
+
 FIX = ("fit and save one: harness meta-eval --data FILE --metrics A,B --save-composite {path} "
        "(docs/meta-eval-consistency.md, \"Auditing a meta-eval and using the composite in runs\")")
 
@@ -48,7 +64,6 @@ class CompositeConsistency(Metric):
 
     def __init__(self, weights: str, threshold: float | None = None):
         from harness.config import load_metric
-        from harness.meta_eval.consistency import COMPOSITE_FORMAT, input_fingerprint
 
         self.path = Path(weights)
         fix = FIX.format(path=self.path)
@@ -106,8 +121,6 @@ class CompositeConsistency(Metric):
         return np.array(columns, dtype=float).T.reshape(len(pairs), len(self.inputs))
 
     def score_many(self, pairs):
-        from harness.meta_eval.consistency import apply_composite
-
         if not pairs:
             return []
         features = self.input_scores(list(pairs))

@@ -40,9 +40,8 @@ class EmbeddingSupport(SentenceConsistency):
     display = "Embedding support"
     score_range = (-1.0, 1.0)
 
-    def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5, device: str = "auto",
-                 flag_below: float | None = None):
-        super().__init__(threshold, flag_below)
+    def __init__(self, model: str = EMBEDDED_ENCODER, threshold: float = 0.5, device: str = "auto"):
+        super().__init__(threshold)
         self.encoder = SentenceEncoder(model, setting="metrics.consistency_embedding.model", device=device)
 
     def describe(self) -> dict:

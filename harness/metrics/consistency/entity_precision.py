@@ -50,23 +50,12 @@ def check(mention: Mention, index: dict) -> dict:
     return {**found, "status": "matched" if f" {mention.normal} " in index["normal"] else "unmatched"}
 
 
-def problems(judged: dict) -> list[str]:
-    """What an editor must check in one judged sentence: its mentions the article lacks (plain text)."""
-    out = []
-    for entity in judged.get("entities", []):
-        if entity["status"] == "unmatched":
-            out.append(f"“{entity['text']}” is not in the article")
-        elif entity["status"] == "qualifier_mismatch":
-            out.append(f"“{entity['text']}”: {entity['detail']}")
-    return out
-
-
 class EntityPrecision(SentenceConsistency):
     key = "entity"
     display = "Entity precision"
 
-    def __init__(self, threshold: float = 1.0, flag_below: float | None = None):
-        super().__init__(threshold, flag_below)
+    def __init__(self, threshold: float = 1.0):
+        super().__init__(threshold)
 
     def flag_level(self, judged):
         if any(c["status"] == "qualifier_mismatch" for c in judged["entities"]):

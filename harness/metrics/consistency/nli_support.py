@@ -34,8 +34,8 @@ class NLISupport(SentenceConsistency):
     score_range = (-1.0, 1.0)
 
     def __init__(self, model: str, threshold: float = 0.0, batch_size: int = 16, max_length: int = 512,
-                 trust_remote_code: bool = False, device: str = "auto", flag_below: float | None = None):
-        super().__init__(threshold, flag_below)
+                 trust_remote_code: bool = False, device: str = "auto"):
+        super().__init__(threshold)
         self.nli = NLIModel(model, batch_size=batch_size, max_length=max_length, trust_remote_code=trust_remote_code,
                             setting="metrics.consistency_nli.model", device=device)
 
