@@ -33,9 +33,9 @@ import numpy as np
 
 from harness.errors import ConfigError, ModelLoadError
 from harness.models.device import identity_fields, input_device
+from harness.models.model_source import ModelSource, resolve_model
 from harness.models.nli import ENTAILMENT, label_columns
 from harness.models.store import load_model
-from harness.models.model_source import ModelSource, resolve_model
 
 KINDS = ("auto", "classifier", "seq2seq")
 SUPPORTED_NAMES = frozenset({"supported", "support", "consistent", "factual", "faithful", "correct", "true", "yes"})

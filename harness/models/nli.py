@@ -20,8 +20,8 @@ import numpy as np
 
 from harness.errors import ModelLoadError
 from harness.models.device import identity_fields, input_device
-from harness.models.store import load_model
 from harness.models.model_source import resolve_model
+from harness.models.store import load_model
 
 ENTAILMENT, CONTRADICTION, NEUTRAL = 0, 1, 2
 

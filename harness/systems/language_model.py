@@ -19,11 +19,11 @@ from pathlib import Path
 from harness.data.article import Article
 from harness.errors import ConfigError
 from harness.models.device import identity_fields, input_device, resolve_device, resolve_dtype
+from harness.models.model_source import resolve_model
 from harness.models.store import load_model
 from harness.provenance import versions_of
 from harness.systems.base import Generation, System, report_tokens
 from harness.systems.decoding import Decoding
-from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
 

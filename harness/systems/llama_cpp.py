@@ -15,11 +15,11 @@ import time
 
 from harness.data.article import Article
 from harness.errors import ConfigError, ModelLoadError
+from harness.models.model_source import resolve_model
 from harness.models.store import get_or_load
 from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
-from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
 

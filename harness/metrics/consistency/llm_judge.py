@@ -28,8 +28,8 @@ from collections import defaultdict
 from harness.errors import ConfigError
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.models.device import identity_fields, input_device
-from harness.models.store import load_model
 from harness.models.model_source import resolve_model
+from harness.models.store import load_model
 
 DEFAULT_PROMPT = ("Article:\n{article}\n\nStatement: {sentence}\n\n"
                   "Is the statement supported by the article? Answer Yes or No.")
