@@ -9,12 +9,18 @@ USAGE = """usage: harness COMMAND [ARGS]
 commands:
   run [OVERRIDES] [-m]   generate, score and report (a Hydra app: key=value overrides;
                          -m runs the sweep set in conf/config.yaml, or the one you give)
-  leaderboard SWEEP_DIR  (re)write the leaderboard of a sweep directory
+  leaderboard DIR [DIR ...] [--sort-by M] [--out DIR]
+                         the leaderboard of sweep or run directories (one directory: written
+                         into it as leaderboard.md/.json; several: printed, written to --out)
   gate --baseline PATH --candidate DIR [--metric NAME:TOL ...] [--config NAME] [--allow-missing]
        [--format text|markdown|json|junit]
-                         fail (exit 1) when quality dropped beyond noise; exit 2 on unusable input
+                         fail (exit 1) when quality dropped beyond noise; exit 2 on unusable input;
+                         a baseline scored by other scorers is scored again with the candidate's
   gate --update-baseline --baseline FILE --candidate DIR
-                         write DIR's per-article scores as the new baseline file
+                         write DIR's summaries and per-article scores as the new baseline file
+  gate --refresh-baseline --baseline FILE --candidate DIR
+                         score the baseline file's summaries with DIR's scorers and write only
+                         its scores back (after a deliberate scorer change)
 
   track DIR [--tracker mlflow|wandb] [--tracking-uri URI] [--experiment NAME]
                          log a run or sweep directory to an experiment tracker (the runs a
@@ -68,14 +74,8 @@ def _main(argv: list[str] | None = None) -> int:
         sys.argv = ["harness run", *rest]
         app.main()
         return 0
-    if command == "leaderboard" and len(rest) == 1:
-        from pathlib import Path
-
-        from harness.reports.leaderboard import write_leaderboard
-
-        board, text = write_leaderboard(Path(rest[0]))
-        print(text)
-        return 1 if board["failed"] else 0
+    if command == "leaderboard":
+        return leaderboard(rest)
     if command == "gate":
         return gate(rest)
     if command == "meta-eval":
@@ -88,6 +88,34 @@ def _main(argv: list[str] | None = None) -> int:
         return review(rest)
     print(USAGE, file=sys.stderr)
     return 2
+
+
+def leaderboard(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from harness.errors import HarnessError
+    from harness.reports.leaderboard import write_leaderboard
+
+    parser = argparse.ArgumentParser(prog="harness leaderboard",
+                                     description="The leaderboard of sweep and run directories (shards merged).")
+    parser.add_argument("paths", nargs="+", help="sweep or run directories")
+    parser.add_argument("--sort-by", help="the metric to rank by, in its own direction (default: the first "
+                                          "headline metric)")
+    parser.add_argument("--out", help="write leaderboard.md and leaderboard.json here (default: into the "
+                                      "directory when one is given; nowhere when several are)")
+    options = parser.parse_args(args)
+    out = options.out or (options.paths[0] if len(options.paths) == 1 else None)
+    try:
+        board, text = write_leaderboard([Path(p) for p in options.paths], options.sort_by,
+                                        out=Path(out) if out else None)
+    except (HarnessError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(text)
+    if out:
+        print(f"written: {Path(out) / 'leaderboard.md'}, leaderboard.json")
+    return 1 if board["failed"] else 0
 
 
 def gate(args: list[str]) -> int:
@@ -104,8 +132,12 @@ def gate(args: list[str]) -> int:
                         help="gate this metric (replaces the config's list); repeatable")
     parser.add_argument("--config", default="default", help="conf/gate/NAME.yaml (default: default)")
     parser.add_argument("--out", help="where to write gate.json, gate.md, gate.xml (default: the candidate directory)")
-    parser.add_argument("--update-baseline", action="store_true",
-                        help="write the candidate's scores to --baseline instead of gating")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--update-baseline", action="store_true",
+                      help="write the candidate's summaries and scores to --baseline instead of gating")
+    mode.add_argument("--refresh-baseline", action="store_true",
+                      help="score the baseline file's summaries with the candidate's scorers and write only its "
+                           "scores back (for a deliberate scorer change), instead of gating")
     parser.add_argument("--allow-missing", action="store_true",
                         help="gate the baseline runs the candidate has, listing the others (default: exit 2)")
     parser.add_argument("--format", choices=g.GATE_FORMATS, default="text",
@@ -117,6 +149,14 @@ def gate(args: list[str]) -> int:
             baseline = g.write_baseline(options.candidate, options.baseline)
             print(f"baseline {options.baseline}: {len(baseline['runs'])} runs from {options.candidate}: "
                   + "; ".join(f"{r['label']} ({len(r['scores'])} articles)" for r in baseline["runs"]))
+            return 0
+        if options.refresh_baseline:
+            notes = g.refresh_baseline(options.baseline, options.candidate, allow_missing=options.allow_missing)
+            for note in notes:
+                print(f"note: {note}")
+            rescored = [n for n in notes if not n.startswith("not refreshed")]
+            print(f"baseline {options.baseline}: " + (f"scores of {len(rescored)} run(s) rewritten" if rescored else
+                                                      "already scored by the candidate's scorers; unchanged"))
             return 0
         config = g.load_gate_config(options.config)
         tolerances = dict(config["metrics"])
@@ -200,7 +240,9 @@ def compare(args: list[str]) -> int:
     parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
     parser.add_argument("--marks", help="editors' marks exported from report.html: report agreement with them")
     parser.add_argument("--out", help="write compare.{md,csv,json} and report.html here")
-    parser.add_argument("--n-resamples", type=int, default=10_000)
+    parser.add_argument("--n-resamples", type=int, default=10_000,
+                        help="resamples of the paired differences (each run's own interval is the one its "
+                             "results.json stores)")
     options = parser.parse_args(args)
     try:
         runset = cmp.load_runs(options.paths)

@@ -14,6 +14,13 @@ not the weights: a new model behind the same name is what the gate checks); with
 side, those two. Every baseline run needs a candidate, unless ``allow_missing`` (then the skipped
 runs are listed). Too few articles for the interval to resolve the tolerance: a warning with the
 number needed.
+
+The verdict is about the model, not the scorers: when the scorers that wrote the baseline's scores
+of a gated metric are not the candidate's (each metric's fingerprint: config, scoring code, model
+hashes, recorded in results.json and in the baseline file), the baseline's kept summaries are
+scored again with the candidate's scorers first (harness.rescoring, through the score cache), and
+the report says so (``notes``). ``refresh_baseline`` writes such re-scored scores into the
+baseline file itself (``harness gate --refresh-baseline``), changing nothing else in it.
 """
 
 from __future__ import annotations
@@ -29,8 +36,17 @@ from harness.errors import HarnessError
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
-from harness.results import Run, RunSet, baseline_data, direction, load_runs
-from harness.stats.bootstrap import paired_difference
+from harness.results import (
+    Run,
+    RunSet,
+    baseline_data,
+    direction,
+    load_runs,
+    paired_difference,
+    read_baseline,
+    read_json,
+    scalar_scores,
+)
 from harness.text.visible import visible
 
 
@@ -67,6 +83,37 @@ def write_baseline(candidate, out) -> dict:
     data = baseline_data(runset, str(candidate), datetime.now(timezone.utc).isoformat())
     write_json_atomic(Path(out), data)
     return data
+
+
+def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = False) -> list[str]:
+    """Score the baseline file's summaries again with the candidate's scorers wherever their
+    fingerprints differ, and write the new scores (with their fingerprints and intervals) into the
+    file in place: its runs, summaries, articles and identities stay as they are. One line per run
+    re-scored (none when the baseline was already scored by these scorers)."""
+    from harness.rescoring import align
+
+    path = Path(baseline_path)
+    if not path.is_file():
+        raise GateInputError(f"--refresh-baseline rewrites a baseline file; {path} is not one (write one with "
+                             "harness gate --update-baseline --baseline FILE --candidate DIR)")
+    data = read_json(path)
+    runs = read_baseline(path)
+    candidate = read_side(candidate_path, "candidate")
+    pairs, skipped, _ = pair_runs(runs, candidate.runs, allow_missing=allow_missing)
+    notes = []
+    for base, cand in pairs:
+        check_same_contents(base, cand)
+        keys = list(dict.fromkeys(m["metric"] for m in base.metric_info.values() if m.get("metric")))
+        notes += align(base, cand, [k for k in keys if k in cand.fingerprints])
+    notes += [f"not refreshed (no candidate run): {b.label}" for b in skipped]
+    for entry, run in zip(data["runs"], runs, strict=True):
+        entry["scores"] = scalar_scores(run.scores)
+        entry["fingerprints"] = run.fingerprints
+        entry["results"]["metric_stats"] = run.results.get("metric_stats")
+    if any(not n.startswith("not refreshed") for n in notes):
+        data["scores_refreshed"] = {"at": datetime.now(timezone.utc).isoformat(), "scorers_of": str(candidate_path)}
+        write_json_atomic(path, data)
+    return notes
 
 
 def pair_runs(baseline: list[Run], candidate: list[Run], *, allow_missing: bool = False):
@@ -137,14 +184,18 @@ def articles_needed(differences: list[float], baseline: list[float], meta: dict,
     return math.ceil((z * sigma / tolerance) ** 2), f"σ = {sigma:.3f}, {source}"
 
 
-def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, confidence: float = 0.95,
-            n_resamples: int = 10_000, seed: int = 0) -> list[dict]:
-    """One verdict per gated metric for a baseline run and a candidate run, with about how many
-    articles its interval needs to resolve the tolerance (``articles_needed``)."""
+def check_same_contents(base: Run, cand: Run) -> None:
     changed = sorted(a for a in set(base.articles) & set(cand.articles) if base.articles[a] != cand.articles[a])
     if changed:
         raise GateInputError(f"{cand.label}: {len(changed)} articles have the baseline's ids but other contents "
                              f"({', '.join(changed[:5])}); gate on the same evaluation set")
+
+
+def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, confidence: float = 0.95,
+            n_resamples: int = 10_000, seed: int = 0) -> list[dict]:
+    """One verdict per gated metric for a baseline run and a candidate run, with about how many
+    articles its interval needs to resolve the tolerance (``articles_needed``)."""
+    check_same_contents(base, cand)
     verdicts = []
     for metric, tolerance in tolerances.items():
         higher = direction(info, metric)
@@ -152,7 +203,8 @@ def compare(base: Run, cand: Run, tolerances: dict[str, float], info: dict, *, c
             raise GateInputError(f"metric {metric!r} has no better direction (it describes, it does not rank); "
                                  "it cannot be gated: drop it from the gate")
         ids, b, c = _articles_and_values(base, cand, metric)
-        diff = paired_difference(c, b, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        # Every article is in both and finite (checked above): the difference is over all of them.
+        diff = paired_difference(cand, base, metric, confidence=confidence, n_resamples=n_resamples, seed=seed)
         worse = diff.low > tolerance if higher is False else diff.high < -tolerance
         needed, why = articles_needed([x - y for x, y in zip(c, b, strict=True)], b, info.get(metric, {}),
                                       tolerance, confidence)
@@ -189,15 +241,22 @@ def sampling_warnings(cand: Run) -> list[str]:
 
 
 def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config: dict, *,
-             allow_missing: bool = False) -> dict:
+             allow_missing: bool = False, rescore: bool = True) -> dict:
+    """The gate's report. ``rescore``: score the baseline again with the candidate's scorers where
+    they differ (the default; False compares the scores as they were written)."""
+    from harness.rescoring import align, scorer_keys
+
     if not tolerances:
         raise GateInputError("no metric to gate: give --metric NAME:TOLERANCE or a gate config with metrics")
     baseline, candidate = read_side(baseline_path, "baseline"), read_side(candidate_path, "candidate")
     info = {**baseline.metric_info(), **candidate.metric_info()}
     pairs, skipped, extra = pair_runs(baseline.runs, candidate.runs, allow_missing=allow_missing)
     report = {"baseline": str(baseline_path), "candidate": str(candidate_path), "comparisons": [], "warnings": [],
-              "skipped": [b.label for b in skipped], "not_in_baseline": [c.label for c in extra]}
+              "notes": [], "skipped": [b.label for b in skipped], "not_in_baseline": [c.label for c in extra]}
     for base, cand in pairs:
+        if rescore:
+            check_same_contents(base, cand)
+            report["notes"] += align(base, cand, scorer_keys(tolerances, info))
         verdicts = compare(base, cand, tolerances, info, confidence=config["confidence"],
                            n_resamples=config["n_resamples"], seed=config["seed"])
         report["comparisons"].append({"baseline_run": base.label, "candidate_run": cand.label,
@@ -236,9 +295,10 @@ def render_gate(report: dict, markdown: bool) -> str:
     if markdown:
         body = [[escape_md(cell) for cell in row] for row in rows]
         return "\n".join([f"## Quality gate: {escape_md(verdict)}", "", table([escape_md(h) for h in header], body), "",
+                          *[f"- note: {escape_md(n)}" for n in report.get("notes", [])],
                           *[f"- warning: {escape_md(w)}" for w in report["warnings"]]]) + "\n"
-    return "\n".join([aligned(header, rows), "", *[f"warning: {visible(w)}" for w in report["warnings"]],
-                      f"gate {visible(verdict)}"]) + "\n"
+    return "\n".join([aligned(header, rows), "", *[f"note: {visible(n)}" for n in report.get("notes", [])],
+                      *[f"warning: {visible(w)}" for w in report["warnings"]], f"gate {visible(verdict)}"]) + "\n"
 
 
 def verdict_line(comparison: dict, metric: dict) -> str:

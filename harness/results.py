@@ -3,9 +3,12 @@
 Owns the schema version; reading a run directory (``results.json`` + ``scores.jsonl``), a sweep
 directory (its job directories) or a baseline file; grouping the runs that are one system output
 (the same identity on the same articles, e.g. lead-3 under two decoding presets it ignores) and
-merging the shards of one evaluation set; labelling runs from their values; and the metric
-metadata (direction, display name, headline, range) the metrics recorded. The leaderboard,
-``harness compare``, ``harness gate`` and report.html all read runs through here.
+merging the shards of one evaluation set; labelling runs from their values; the metric
+metadata (direction, display name, headline, range) the metrics recorded; and the intervals:
+each run's per-metric bootstrap interval is computed once (``metric_stats``, with the run's seed
+and resample count, stored in results.json and read back by ``Run.interval``) and every paired
+difference between two runs by ``paired_difference``. The leaderboard, ``harness compare``,
+``harness gate`` and report.html all read runs through here.
 
 Three names for a run, each for one job:
 - ``key`` (identity + articles): runs with one key are one row (one system output);
@@ -24,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES, Interval, bootstrap_mean
+from harness.stats.bootstrap import paired_difference as paired_interval
 
 SCHEMA_VERSION = "2.0"
 BASELINE_KIND = "harness-baseline"
@@ -47,6 +52,9 @@ class Run:
     shards: list = field(default_factory=list)
     generation: dict = field(default_factory=dict)  # counts summed over the group's directories
     label: str = ""
+    summaries: dict[str, str] | None = None  # article id -> summary text (a baseline file's; see run_summaries)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # metric config key -> metric_fingerprint
+    _intervals: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_articles(self) -> int:
@@ -68,6 +76,42 @@ class Run:
         xs = [x for x in self.values(metric).values() if math.isfinite(x)]
         return sum(xs) / len(xs) if xs else None
 
+    @property
+    def merged(self) -> bool:
+        """Shards of one evaluation set read from their directories as one run: no single results.json
+        holds its stats (a baseline file stores them over all the shards' articles)."""
+        return len(self.dirs) > 1 and len(self.shards) > 1
+
+    def interval(self, metric: str) -> Interval | None:
+        """The run's mean and bootstrap interval of ``metric`` over its articles: the one its
+        results.json stores (computed once, when the run finished), or for merged shards the same
+        computation over all their articles, with the run's seed and resample count."""
+        if metric not in self._intervals:
+            self._intervals[metric] = self._interval(metric)
+        return self._intervals[metric]
+
+    def _interval(self, metric: str) -> Interval | None:
+        xs = [x for _, x in sorted(self.values(metric).items(), key=lambda item: str(item[0])) if math.isfinite(x)]
+        if not xs:
+            return None
+        settings = interval_settings(self.results)
+        stored = (self.results.get("metric_stats") or {}).get(metric) or {}
+        if not self.merged and stored.get("n") == len(xs) and stored.get("ci95"):
+            low, high = stored["ci95"]
+            return Interval(float(stored["mean"]), float(low), float(high), len(xs), settings["confidence"])
+        return bootstrap_mean(xs, seed=settings["seed"], n_resamples=settings["n_resamples"],
+                              confidence=settings["confidence"])
+
+    def set_scores(self, scores: dict[str, dict], fingerprints: dict[str, str]) -> None:
+        """Replace per-article scores (some metrics re-scored) and those metrics' fingerprints; the
+        stored intervals no longer describe them, so they are computed again from the new scores."""
+        self.scores = scores
+        self.fingerprints = {**self.fingerprints, **fingerprints}
+        self.results = {**self.results, "metric_stats": metric_stats(
+            [{"article_id": a, "scores": s} for a, s in scores.items()], self.metric_info,
+            **_stats_settings(self.results))}
+        self._intervals.clear()
+
 
 @dataclass
 class RunSet:
@@ -80,6 +124,57 @@ class RunSet:
 
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --- intervals -----------------------------------------------------------------------------------
+
+def interval_settings(results: dict) -> dict:
+    """How a run's intervals are computed: its ``intervals`` record (results.json), else (runs from
+    before it was recorded) the defaults they were computed with, seeded by the run's seed."""
+    recorded = results.get("intervals") or {}
+    seed = recorded.get("seed", (results.get("run") or {}).get("seed", 0))
+    return {"method": "percentile bootstrap over articles", "confidence": recorded.get("confidence", CONFIDENCE),
+            "n_resamples": recorded.get("n_resamples", N_RESAMPLES), "seed": seed or 0}
+
+
+def _stats_settings(results: dict) -> dict:
+    settings = interval_settings(results)
+    return {"seed": settings["seed"], "n_resamples": settings["n_resamples"], "confidence": settings["confidence"]}
+
+
+def metric_stats(rows: list[dict], metric_info: dict, *, seed: int, n_resamples: int = N_RESAMPLES,
+                 confidence: float = CONFIDENCE) -> dict:
+    """Mean, standard deviation, n and the bootstrap interval (``ci95``) over articles of every
+    declared scalar score (``rows``: ``{"article_id", "scores"}`` per article, resampled in article-id
+    order, so the same scores give the same interval whatever order they come in), in the declared
+    order. The one place a run's intervals are computed; results.json stores them for every reader."""
+    values: dict[str, list[float]] = {name: [] for name in metric_info}
+    for row in sorted(rows, key=lambda r: str(r["article_id"])):
+        for name, value in row["scores"].items():
+            if name in values and is_number(value) and math.isfinite(value):
+                values[name].append(float(value))
+    stats = {}
+    for name, xs in values.items():
+        if not xs:
+            continue
+        mean = sum(xs) / len(xs)
+        std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+        interval = bootstrap_mean(xs, seed=seed, n_resamples=n_resamples, confidence=confidence)
+        stats[name] = {"mean": mean, "std": std, "n": len(xs), "ci95": [interval.low, interval.high]}
+    return stats
+
+
+def paired_difference(run: Run, reference: Run, metric: str, *, seed: int = 0, n_resamples: int = N_RESAMPLES,
+                      confidence: float = CONFIDENCE) -> Interval | None:
+    """Mean of (``run`` − ``reference``) for ``metric`` over the articles both scored with a finite
+    value (in article-id order), with its paired bootstrap interval; None when they share none. The
+    one place paired differences between runs are computed (``harness compare``, the gate)."""
+    ours, theirs = run.values(metric), reference.values(metric)
+    common = sorted(a for a in set(ours) & set(theirs) if math.isfinite(ours[a]) and math.isfinite(theirs[a]))
+    if not common:
+        return None
+    return paired_interval([ours[a] for a in common], [theirs[a] for a in common], seed=seed,
+                           n_resamples=n_resamples, confidence=confidence)
 
 
 # --- reading files -------------------------------------------------------------------------------
@@ -147,6 +242,72 @@ def read_scores(directory: Path) -> tuple[dict[str, dict], dict[str, str]]:
     return out, hashes
 
 
+def read_summaries(directory: Path) -> dict[str, str]:
+    """Article id -> summary text from a run directory's summaries.jsonl."""
+    path = Path(directory) / "summaries.jsonl"
+    return {row["article_id"]: row["text"] for row in _rows(path, ("article_id", "text"), "summaries")}
+
+
+def read_references(directory: Path) -> list:
+    """The articles a run scored (``Article``s) from its references.jsonl."""
+    from harness.data.article import Article
+
+    path = Path(directory) / "references.jsonl"
+    rows = _rows(path, ("id", "title", "paragraphs", "bullets"), "references")
+    return [Article(id=row["id"], title=row["title"], paragraphs=tuple(row["paragraphs"]),
+                    bullets=tuple(row["bullets"])) for row in rows]
+
+
+def read_run_config(directory: Path) -> dict:
+    """The resolved config a run ran with (``config`` of its resolved_config.yaml)."""
+    from omegaconf import OmegaConf
+
+    path = Path(directory) / "resolved_config.yaml"
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path))
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # YAML that does not parse: a damaged file
+        raise ResultsError(f"{path}: not a resolved config ({type(e).__name__}: {e}); rerun the run that wrote it") \
+            from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise ResultsError(f"{path}: no 'config' in it; rerun the run that wrote it")
+    return data["config"]
+
+
+def _rows(path: Path, keys: tuple[str, ...], what: str) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot read it ({e.strerror or e})") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            missing = [k for k in keys if k not in row]
+        except (ValueError, RecursionError) as e:
+            raise ResultsError(f"{path}, line {number}: not JSON ({e}); rerun the run that wrote it") from None
+        if missing:
+            raise ResultsError(f"{path}, line {number}: not a {what} row (no {', '.join(missing)}); "
+                               "rerun the run that wrote it")
+        rows.append(row)
+    return rows
+
+
+def run_summaries(run: Run) -> dict[str, str] | None:
+    """Article id -> summary text of ``run``: a baseline file's stored summaries (None when it has
+    none: written before baselines kept them), else its directories' summaries.jsonl."""
+    if run.summaries is not None or any(Path(d).is_file() for d in run.dirs):
+        return run.summaries
+    out: dict[str, str] = {}
+    for directory in run.dirs:
+        for article, text in read_summaries(directory).items():
+            out.setdefault(article, text)
+    return out
+
+
 def run_dirs(path: Path) -> list[Path]:
     """``path`` itself when it is a run directory, else its job directories in job order."""
     path = Path(path)
@@ -205,7 +366,7 @@ def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict)
     run = runs.get(key)
     if run is None:
         run = runs[key] = Run(name=results["run"]["name"], key=key, setup=results["run"]["setup_sha256"],
-                              results=results)
+                              results=results, fingerprints=recorded_fingerprints(results))
     run.dirs.append(str(directory))
     for count in ("generated", "cached", "truncated", "empty"):
         run.generation[count] = run.generation.get(count, 0) + results["generation"].get(count, 0)
@@ -255,17 +416,42 @@ def find_run(runs: list[Run], query: str) -> Run:
 
 # --- baselines -------------------------------------------------------------------------------------
 
+def recorded_fingerprints(results: dict) -> dict[str, str]:
+    """Metric config key -> the fingerprint of the scorer that wrote the run's scores (results.json
+    ``scoring``; none for runs from before it was recorded)."""
+    return {name: entry["fingerprint"] for name, entry in (results.get("scoring") or {}).items()
+            if isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)}
+
+
 def baseline_data(runset: RunSet, source: str, created_at: str) -> dict:
-    """A baseline file's content: per run its identity, metric metadata and per-article scalar scores."""
+    """A baseline file's content: per run its identity, metric metadata, each metric's fingerprint,
+    its intervals, and per article its summary and scalar scores (the summaries let the gate score
+    the baseline again when the scorers change; the articles themselves are not kept, only their
+    content hashes: the candidate's copy is checked against them)."""
     return {"schema_version": SCHEMA_VERSION, "kind": BASELINE_KIND, "created_at": created_at, "source": source,
             "runs": [{"name": r.name, "label": r.label, "results": {
                 "schema_version": SCHEMA_VERSION, "status": "completed", "run": r.results["run"],
-                "metric_info": r.metric_info,
+                "metric_info": r.metric_info, "intervals": interval_settings(r.results),
+                "metric_stats": _baseline_stats(r),
                 "provenance": {k: r.results.get("provenance", {}).get(k)
                                for k in ("git", "system_identity", "overrides")}},
-                "shards": r.shards, "articles": r.articles,
-                "scores": {a: {m: v for m, v in s.items() if is_number(v)} for a, s in r.scores.items()}}
+                "shards": r.shards, "articles": r.articles, "fingerprints": r.fingerprints,
+                "summaries": run_summaries(r),
+                "scores": scalar_scores(r.scores)}
                 for r in runset.runs]}
+
+
+def scalar_scores(scores: dict[str, dict]) -> dict[str, dict]:
+    """Per article, only the scalar scores (what a baseline keeps)."""
+    return {a: {m: v for m, v in s.items() if is_number(v)} for a, s in scores.items()}
+
+
+def _baseline_stats(run: Run) -> dict:
+    """The run's stored stats, or, for merged shards, the same over all their articles."""
+    if not run.merged and run.results.get("metric_stats"):
+        return run.results["metric_stats"]
+    return metric_stats([{"article_id": a, "scores": s} for a, s in run.scores.items()], run.metric_info,
+                        **_stats_settings(run.results))
 
 
 def read_baseline(path: Path) -> list[Run]:
@@ -280,9 +466,11 @@ def read_baseline(path: Path) -> list[Run]:
         _require(entry, where, "name", "scores", "articles", "results.run.identity_sha256", "results.run.setup_sha256",
                  "results.run.data_sha256", "results.metric_info")
         results = entry["results"]
+        summaries = entry.get("summaries")
         runs.append(Run(name=entry["name"], key=group_key(results["run"]), setup=results["run"]["setup_sha256"],
                         results=results, dirs=[str(path)], scores=entry["scores"], articles=entry["articles"],
-                        shards=entry.get("shards", [])))
+                        shards=entry.get("shards", []), summaries=summaries if isinstance(summaries, dict) else None,
+                        fingerprints=dict(entry.get("fingerprints") or {})))
     if not runs:
         raise ResultsError(f"{path}: the baseline holds no run")
     return runs

@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from harness.config import build
 from harness.errors import ConfigError
 from harness.generation import generate
 from harness.io import write_jsonl_atomic, write_text_atomic
 from harness.metrics.base import declared_columns
-from harness.metrics.score_cache import ScoreCache, metric_fingerprint, score_key
+from harness.metrics.score_cache import ScoreCache
+from harness.metrics.scoring import score
 from harness.provenance import git_state, machine, package_versions, text_sha256
 from harness.reports.html import write_run_html
 from harness.reports.run_report import render_run_report
-from harness.results import SCHEMA_VERSION
+from harness.results import SCHEMA_VERSION, interval_settings, metric_stats
 from harness.run_dir import check_run_dir, publish_results
-from harness.stats.bootstrap import bootstrap_mean
+from harness.stats.bootstrap import N_RESAMPLES
 from harness.systems.generation_cache import GenerationCache
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,10 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     t_scored = time.perf_counter()
 
     uses_prompt = system.uses_prompt
-    stats = aggregate(scores, metric_info, seed=cfg.seed)
+    # The run's intervals, computed once here; every report reads them from results.json.
+    intervals = interval_settings({"intervals": {"seed": cfg.seed, "n_resamples": cfg.get("n_resamples", N_RESAMPLES)}})
+    stats = metric_stats(scores, metric_info, seed=intervals["seed"], n_resamples=intervals["n_resamples"],
+                         confidence=intervals["confidence"])
     results = {
         "schema_version": SCHEMA_VERSION,
         "status": "completed",
@@ -93,6 +95,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         "metrics": {},
         "metric_info": {name: meta for name, meta in metric_info.items() if name in stats},
         "metric_stats": stats,
+        "intervals": intervals,
         "generation": counts,
         "scoring": scoring,
         "provenance": {
@@ -117,75 +120,6 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
     results["provenance"]["finished_at"] = datetime.now(timezone.utc).isoformat()
     publish_results(output_dir, results)  # under the directory's lock, never over a finished run
     return results
-
-
-def score(metrics: dict, summaries: list[dict], articles, cache: ScoreCache | None = None, *,
-          progress: bool = True) -> tuple[list[dict], dict]:
-    """Every metric's scores for every summary, as ``{article_id, system, scores}`` rows, and per
-    metric how many were computed and how many came from the score cache."""
-    from harness.models.sentence_encoder import vector_store
-
-    # Every sentence embedding kept beside the score cache: a rescored summary gets the same vectors
-    # as the first computation (an encoder's output depends on its batch mates in the last bits).
-    with vector_store(cache.root.parent / "embeddings" if cache else None):
-        return _score(metrics, summaries, articles, cache, progress)
-
-
-SCORE_CHUNK = 64  # summaries per score_many() call: batches stay large, a stopped run loses at most one
-
-
-def _score(metrics, summaries, articles, cache, progress):
-    by_id = {a.id: a for a in articles}
-    pairs = [(row["text"], by_id[row["article_id"]]) for row in summaries]
-    merged = [{} for _ in pairs]
-    counts = {}
-    for name, metric in tqdm(metrics.items(), desc="score", unit="metric", disable=not progress):
-        fingerprint = metric_fingerprint(name, metric)
-        keys = [score_key(fingerprint, text, article.content_hash) for text, article in pairs]
-        declared = metric.columns()
-        values = [cache.get(k, declared) if cache else None for k in keys]
-        missing = [i for i, v in enumerate(values) if v is None]
-        # In chunks, each cached as it is done: a run stopped mid-metric (a served judge's server gone,
-        # Ctrl-C) keeps every chunk it finished.
-        for start in range(0, len(missing), SCORE_CHUNK):
-            chunk = missing[start:start + SCORE_CHUNK]
-            for i, computed in zip(chunk, metric.score_many([pairs[i] for i in chunk]), strict=True):
-                values[i] = computed
-                if cache:
-                    cache.put(keys[i], computed)
-        counts[name] = {"computed": len(missing), "cached": len(pairs) - len(missing)}
-        for i, v in enumerate(values):
-            undeclared = [k for k, x in v.items() if _scalar(x) and k not in declared]
-            if undeclared:
-                raise TypeError(f"metric {name!r} ({type(metric).__name__}) wrote columns its columns() does not "
-                                f"declare: {undeclared}")
-            merged[i].update({f"{metric.name}/{k}": x for k, x in v.items()})
-    rows = [{"article_id": row["article_id"], "article_sha256": by_id[row["article_id"]].content_hash,
-             "system": row["system"], "scores": s} for row, s in zip(summaries, merged, strict=True)]
-    return rows, counts
-
-
-def _scalar(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def aggregate(scores: list[dict], metric_info: dict, seed: int = 0) -> dict:
-    """Mean, standard deviation, n and a 95% bootstrap interval over articles of every declared
-    scalar score, in the order the metrics declare them."""
-    values: dict[str, list[float]] = {name: [] for name in metric_info}
-    for row in scores:
-        for name, value in row["scores"].items():
-            if name in values and _scalar(value) and math.isfinite(value):
-                values[name].append(float(value))
-    stats = {}
-    for name, xs in values.items():
-        if not xs:
-            continue
-        mean = sum(xs) / len(xs)
-        std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
-        interval = bootstrap_mean(xs, seed=seed)
-        stats[name] = {"mean": mean, "std": std, "n": len(xs), "ci95": [interval.low, interval.high]}
-    return stats
 
 
 def failed_results(error: BaseException, cfg: DictConfig | None) -> dict:

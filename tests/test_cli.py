@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, scaled_timeout
 
 
 def harness(*args, cache_dir, timeout=300):
     env = {**os.environ, "HARNESS_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=timeout)
+                          env=env, cwd=ROOT, timeout=scaled_timeout(timeout))
 
 
 def test_usage_without_arguments(tmp_path):

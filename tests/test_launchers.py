@@ -14,7 +14,7 @@ import pytest
 
 from harness.app import missing_launcher_plugin
 
-from .conftest import ROOT
+from .conftest import ROOT, scaled_timeout
 from .test_cli import harness
 from .test_resume import SLOW
 
@@ -101,7 +101,7 @@ def test_two_workers_on_one_cache_never_generate_the_same_summary_twice(tmp_path
     workers = [subprocess.Popen([*command, f"hydra.run.dir={tmp_path / f'worker{i}'}"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
     for worker in workers:
-        assert worker.wait(timeout=600) == 0, worker.stderr.read().decode()[-2000:]
+        assert worker.wait(timeout=scaled_timeout(600)) == 0, worker.stderr.read().decode()[-2000:]
     counts = [json.loads((tmp_path / f"worker{i}" / "results.json").read_text())["generation"] for i in range(2)]
     assert sum(c["generated"] for c in counts) == 4  # each summary made once, by one of the two
     assert all(c["generated"] + c["cached"] == 4 for c in counts)
@@ -165,13 +165,13 @@ def test_a_missing_launcher_plugin_is_our_error_naming_the_extra(tmp_path):
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "+launcher=joblib", "system=lead3",
                            f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=scaled_timeout(300))
     assert done.returncode == 1
     assert done.stderr == ("error: +launcher=joblib needs the Hydra launcher plugin "
                            "hydra_plugins.hydra_joblib_launcher, which is not installed: pip install -e '.[joblib]'\n")
     assert not (tmp_path / "sweep").exists()
     hydra_launcher = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "hydra/launcher=submitit_slurm"],
-                                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=scaled_timeout(300))
     assert hydra_launcher.returncode == 1
     assert hydra_launcher.stderr == ("error: hydra/launcher=submitit_slurm needs the Hydra launcher plugin "
                                      "hydra_plugins.hydra_submitit_launcher, which is not installed: "

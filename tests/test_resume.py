@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.io import read_jsonl
 
-from .conftest import ROOT
+from .conftest import ROOT, scaled_timeout
 
 # The same `harness run`, with each generate() call (one batch) slowed down so the kill lands mid-generation.
 SLOW = ("import sys, time\n"
@@ -71,20 +71,20 @@ def test_sigkill_mid_generation_then_rerun_reuses_finished_summaries(tmp_path, t
         json.loads(entry.read_text())
 
     rerun = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=600)
+                           text=True, timeout=scaled_timeout(600))
     assert rerun.returncode == 0, rerun.stderr
     results = json.loads((run_dir / "results.json").read_text())
     assert results["generation"]["cached"] == finished and results["generation"]["generated"] == 6 - finished
 
     clean_env = {**env, "HARNESS_CACHE_DIR": str(tmp_path / "clean-cache")}
     clean = subprocess.run([sys.executable, "-m", "harness", *_command(tiny_causal_dir, data, tmp_path / "clean")],
-                           cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=600)
+                           cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=scaled_timeout(600))
     assert clean.returncode == 0, clean.stderr
     assert read_jsonl(run_dir / "scores.jsonl") == read_jsonl(tmp_path / "clean" / "scores.jsonl")
     assert results["metrics"] == json.loads((tmp_path / "clean" / "results.json").read_text())["metrics"]
 
     again = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=600)
+                           text=True, timeout=scaled_timeout(600))
     assert again.returncode != 0 and "never overwritten" in again.stderr  # a finished run stays as it is
 
 
@@ -101,7 +101,7 @@ def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries
     finished = len(entries) - 1
 
     rerun = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=600)
+                           text=True, timeout=scaled_timeout(600))
     assert rerun.returncode == 0, rerun.stderr
     assert "not deterministic" not in rerun.stderr  # the batch's cached member came out identical
     results = json.loads((run_dir / "results.json").read_text())
@@ -111,7 +111,7 @@ def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries
     clean_env = {**env, "HARNESS_CACHE_DIR": str(tmp_path / "clean-cache")}
     clean_args = [*_command(tiny_causal_dir, data, tmp_path / "clean"), "system.batch_size=2", "system.dtype=bfloat16"]
     clean = subprocess.run([sys.executable, "-m", "harness", *clean_args], cwd=ROOT, env=clean_env,
-                           capture_output=True, text=True, timeout=600)
+                           capture_output=True, text=True, timeout=scaled_timeout(600))
     assert clean.returncode == 0, clean.stderr
 
     def made(directory):

@@ -35,7 +35,7 @@ from harness.systems.served import (
     stable_model_fields,
 )
 
-from .conftest import ROOT, SEED_FILE
+from .conftest import ROOT, SEED_FILE, scaled_timeout
 
 KEY_ENV = "HARNESS_TEST_SERVED_KEY"
 KEY = "sk-test-7f3a9c2e51d84b06"  # the server requires it; no file a run writes may contain it
@@ -145,7 +145,7 @@ def _harness(args: list[str], cache: Path, *, key: bool = True, timeout: int = 6
     if key:
         env[KEY_ENV] = KEY
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=scaled_timeout(timeout))
 
 
 # --- without a server ---------------------------------------------------------------------------
@@ -380,7 +380,7 @@ def test_meta_eval_runs_the_served_judge_from_the_environment(server, tmp_path):
            "HARNESS_JUDGE_BASE_URL": server.url, "HARNESS_JUDGE_MODEL": ALIAS, "HARNESS_JUDGE_API_KEY_ENV": KEY_ENV}
     done = subprocess.run([sys.executable, "-m", "harness", "meta-eval", "--data", str(data), "--metrics",
                            "consistency_judge_served", "--n-resamples", "20", "--out", str(tmp_path / "out")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=scaled_timeout(600))
     assert done.returncode == 0, done.stderr
     assert "| consistency_judge_served |" in done.stdout
     saved = json.loads((tmp_path / "out" / "meta_eval.json").read_text())

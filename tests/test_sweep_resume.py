@@ -11,6 +11,7 @@ import sys
 
 from harness.run_dir import LOCK_NAME
 
+from .conftest import scaled_timeout
 from .test_cli import harness
 
 OUTPUTS = ("resolved_config.yaml", "references.jsonl", "summaries.jsonl", "scores.jsonl", "report.md", "report.html",
@@ -82,7 +83,7 @@ def test_two_default_runs_started_in_the_same_second_get_their_own_directories(t
     runs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
     for process in runs:
-        _, stderr = process.communicate(timeout=600)
+        _, stderr = process.communicate(timeout=scaled_timeout(600))
         assert process.returncode == 0, stderr[-3000:]
     day = tmp_path / "runs" / "2026-01-02"
     directories = sorted(p.name for p in day.iterdir())

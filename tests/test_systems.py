@@ -6,10 +6,10 @@ import pytest
 
 from harness.errors import ConfigError, ModelLoadError
 from harness.models import store
+from harness.models.model_source import resolve_model
 from harness.systems.decoding import Decoding
 from harness.systems.extractive import LeadK, ReferenceBullets
 from harness.systems.language_model import CausalLM, Seq2SeqLM
-from harness.models.model_source import resolve_model
 from harness.systems.prompt import PromptTemplate
 
 PROMPT = PromptTemplate(name="p", template="summarize {title} : {article}")

@@ -1,7 +1,10 @@
 """The example CI workflow (.github/workflows/quality-gate.yml): actionlint finds no error in it
 (and does find one in a broken copy, so the check can fail), and it keeps what users copy it for:
-a timeout, pip and runs/.cache caches keyed by pyproject.toml and conf/**, the gate on pull
-requests, the gate's Markdown in the job summary, an optional PR comment, the reports uploaded.
+a timeout; pip's cache; runs/.cache keyed by pyproject.toml, conf/** and harness/**, restored on
+every run and saved only by pushes to the default branch (a cache saved by a pull request is
+scoped to it); the runtime installed without test tools or a browser; the gate on pull requests;
+its Markdown in the job summary; an optional PR comment edited in place; the reports uploaded
+under a name unique to the run attempt.
 Without the `actionlint` extra the lint tests skip naming it (in CI, where .ci/run installs it,
 they fail)."""
 
@@ -53,24 +56,65 @@ def test_actionlint_fails_on_a_broken_workflow(tmp_path):
     assert 'property "tokn" is not defined in object type' in lines[1]
 
 
+def steps_of(flow) -> dict:
+    return {step.get("name", step.get("uses")): step for step in flow["jobs"]["gate"]["steps"]}
+
+
 def test_the_workflow_keeps_what_users_copy_it_for():
     flow = yaml.safe_load(WORKFLOW.read_text())
     assert "pull_request" in flow[True]  # YAML 1.1 reads the key `on` as true
     job = flow["jobs"]["gate"]
     assert job["timeout-minutes"] == 45
-    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    steps = steps_of(flow)
     assert steps["actions/setup-python@v6"]["with"] == {"python-version": "3.11", "cache": "pip",
                                                         "cache-dependency-path": "pyproject.toml"}
-    cache = steps["Cache generations and scores"]["with"]
-    assert cache["path"] == "runs/.cache"
-    assert cache["key"] == "harness-cache-${{ runner.os }}-${{ hashFiles('pyproject.toml', 'conf/**') }}"
     assert steps["Gate against the committed baseline"]["run"].startswith(
         ".venv/bin/harness gate --baseline runs/baselines/default.json")
     assert '>> "$GITHUB_STEP_SUMMARY"' in steps["Gate verdict in the job summary"]["run"]
     assert steps["Gate verdict in the job summary"]["if"] == "always()"
-    comment = steps["Gate verdict as a pull-request comment"]
-    assert "vars.GATE_PR_COMMENT == 'true'" in comment["if"] and "gh pr comment" in comment["run"]
     upload = steps["Upload the reports"]
     assert upload["if"] == "always()" and upload["uses"] == "actions/upload-artifact@v6"
     assert [Path(p).name for p in upload["with"]["path"].splitlines()] == [
         "report.html", "compare.md", "leaderboard.md", "gate.md", "gate.json", "gate.xml"]
+
+
+def test_the_cache_is_restored_everywhere_and_saved_on_pushes_to_the_default_branch():
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    assert flow[True]["push"]["branches"] == ["main"]
+    steps = [s for s in flow["jobs"]["gate"]["steps"] if s.get("uses", "").startswith("actions/cache")]
+    restore, save = steps  # no actions/cache@ (which would also save from pull requests)
+    assert restore["uses"] == "actions/cache/restore@v5" and "if" not in restore
+    assert restore["with"]["path"] == "runs/.cache"
+    assert restore["with"]["key"] == ("harness-cache-${{ runner.os }}-"
+                                      "${{ hashFiles('pyproject.toml', 'conf/**', 'harness/**') }}")
+    assert restore["with"]["restore-keys"].strip() == "harness-cache-${{ runner.os }}-"
+    assert save["uses"] == "actions/cache/save@v5" and save["with"]["path"] == "runs/.cache"
+    assert save["with"]["key"] == f"${{{{ steps.{restore['id']}.outputs.cache-primary-key }}}}"
+    condition = " ".join(save["if"].split())
+    assert "github.event_name == 'push'" in condition
+    assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in condition
+    assert "!cancelled()" in condition  # saved after a failing gate too: the summaries are still good
+    order = [s.get("name", s.get("uses")) for s in flow["jobs"]["gate"]["steps"]]
+    assert order.index(save["name"]) > order.index("Run the default sweep")
+
+
+def test_the_gate_installs_no_browser_and_no_test_tools():
+    (install,) = [s for name, s in steps_of(yaml.safe_load(WORKFLOW.read_text())).items()
+                  if name.startswith("Install")]
+    assert "make install-runtime" in install["run"] and "make install\n" not in install["run"] + "\n"
+    makefile = (ROOT / "Makefile").read_text()
+    runtime = makefile[makefile.index("$(VENV)/.runtime: pyproject.toml"):].split("\n\n")[0]
+    assert "pip install -e ." in runtime.replace("$(PIP)", "pip") and "[dev]" not in runtime
+    assert "playwright" not in runtime.lower()
+
+
+def test_the_pr_comment_is_edited_in_place_and_the_artifact_name_is_unique():
+    steps = steps_of(yaml.safe_load(WORKFLOW.read_text()))
+    comment = steps["Gate verdict as a pull-request comment"]
+    assert "vars.GATE_PR_COMMENT == 'true'" in comment["if"]
+    script = comment["run"]
+    assert "--method PATCH" in script and "issues/comments/${id}" in script  # the existing one, edited
+    assert "--method POST" in script and "gh pr comment" not in script  # created only when there is none
+    assert comment["env"]["MARKER"] in script or "$MARKER" in script
+    upload = steps["Upload the reports"]["with"]
+    assert "${{ github.run_id }}" in upload["name"] and "${{ github.run_attempt }}" in upload["name"]

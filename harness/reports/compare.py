@@ -4,7 +4,9 @@ bootstrap CI of its difference to a reference run over the articles both scored.
 Runs are read by harness.results (one row per system output, shards merged, labels from
 values); runs from different dates compare as long as their results schema version matches
 this harness's. Ranking, verdicts and "better"/"worse" follow each metric's declared direction.
-Every interval is seeded, so the same inputs always print the same table. A difference is
+Each run's interval is the one its results.json stores (computed once, with the run's seed and
+resample count), so a run shows one interval everywhere; the paired differences are computed by
+harness.results.paired_difference, seeded, so the same inputs always print the same table. A difference is
 marked significant (*) when its interval excludes 0 and rests on at least two shared articles.
 """
 
@@ -29,10 +31,11 @@ from harness.results import (
     headline_metrics,
     load_runs,
     merged_metric_info,
+    paired_difference,
     rank_value,
 )
 from harness.stats.agreement import bootstrap_clusters, spearman
-from harness.stats.bootstrap import bootstrap_mean, paired_difference
+from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES
 from harness.text.visible import visible
 
 __all__ = ["CompareError", "load_runs", "compare", "check_n_resamples", "read_marks", "agreement_with_marks",
@@ -94,10 +97,12 @@ def read_marks(path) -> list[dict]:
 
 
 def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | None = None,
-            reference: str | None = None, *, seed: int = 0, n_resamples: int = 10_000) -> dict:
+            reference: str | None = None, *, seed: int = 0, n_resamples: int = N_RESAMPLES) -> dict:
     """The comparison table: rows ranked by ``sort_by`` in its own direction; per metric the mean,
-    CI, n and the paired difference to the reference run (default: the top row); one verdict line
-    per metric; warnings when the runs cover different articles."""
+    CI (each run's own, as its results.json stores it: ``Run.interval``), n and the paired
+    difference to the reference run (default: the top row; ``harness.results.paired_difference``,
+    seeded by ``seed``, ``n_resamples`` resamples); one verdict line per metric; warnings when the
+    runs cover different articles."""
     check_n_resamples(n_resamples)
     info = merged_metric_info(runs)
     available = [m for m in info if any(r.values(m) for r in runs)]
@@ -116,9 +121,8 @@ def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | No
     for run in runs:
         row = {"name": run.label, "dirs": run.dirs, "n_articles": run.n_articles, "metrics": {}}
         for metric in metrics:
-            values = [x for x in run.values(metric).values() if np.isfinite(x)]
-            if values:
-                interval = bootstrap_mean(values, seed=seed, n_resamples=n_resamples)
+            interval = run.interval(metric)  # the run's own, from its results.json
+            if interval is not None:
                 row["metrics"][metric] = {"mean": interval.mean, "ci95": [interval.low, interval.high],
                                           "n": interval.n}
         rows.append(row)
@@ -126,13 +130,12 @@ def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | No
     by_label = {r.label: r for r in runs}
     reference_run = find_run(runs, reference) if reference else by_label[rows[0]["name"]]
     for row in rows:
+        if row["name"] == reference_run.label:
+            continue
         for metric, stats in row["metrics"].items():
-            ours, theirs = by_label[row["name"]].values(metric), reference_run.values(metric)
-            common = sorted(a for a in set(ours) & set(theirs) if np.isfinite(ours[a]) and np.isfinite(theirs[a]))
-            if row["name"] == reference_run.label or not common:
+            diff = paired_difference(by_label[row["name"]], reference_run, metric, seed=seed, n_resamples=n_resamples)
+            if diff is None:
                 continue
-            diff = paired_difference([ours[a] for a in common], [theirs[a] for a in common], seed=seed,
-                                     n_resamples=n_resamples)
             # One shared article is a point, not a sample: no claim of significance from it.
             significant = diff.n >= 2 and (diff.low > 0 or diff.high < 0)
             higher = direction(info, metric)
@@ -140,7 +143,8 @@ def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | No
                                    "significant": significant,
                                    "better": None if not significant or higher is None else (diff.mean > 0) == higher}
     board = {"schema_version": SCHEMA_VERSION, "sort_by": sort_by, "reference": reference_run.label,
-             "metrics": metrics, "metric_info": {m: info[m] for m in metrics}, "confidence": 0.95,
+             "metrics": metrics, "metric_info": {m: info[m] for m in metrics}, "confidence": CONFIDENCE,
+             # n_resamples and seed: of the paired differences (each run's CI is its own, from results.json)
              "n_resamples": n_resamples, "seed": seed, "rows": rows, "warnings": coverage_warnings(runs)}
     board["verdicts"] = verdicts(board)
     return board

@@ -257,7 +257,7 @@ def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:
               setup=results["run"]["setup_sha256"],
               results=results, dirs=[str(directory)], scores={row["article_id"]: row["scores"] for row in scores})
     if any(run.values(m) for m in run.metric_info):
-        board = compare([run], n_resamples=2000)
+        board = compare([run])  # the run's own intervals (results.json); no differences in one run
         write_html_report([run], board, Path(directory) / "report.html")
 
 

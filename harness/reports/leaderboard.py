@@ -65,9 +65,15 @@ def render_terminal(board: dict) -> str:
     return "\n".join(text) + "\n"
 
 
-def write_leaderboard(sweep_dir: Path, sort_by: str | None = None) -> tuple[dict, str]:
-    """leaderboard.md and leaderboard.json in ``sweep_dir``; returns the board and its terminal text."""
-    board = build_leaderboard(load_runs([sweep_dir]), sort_by)
-    write_text_atomic(Path(sweep_dir) / "leaderboard.md", render_markdown(board))
-    write_json_atomic(Path(sweep_dir) / "leaderboard.json", board)
+def write_leaderboard(paths, sort_by: str | None = None, *, out: Path | None = None) -> tuple[dict, str]:
+    """The leaderboard of the runs under ``paths`` (a sweep directory, or a list of sweep and run
+    directories): leaderboard.md and leaderboard.json in ``out`` (default: the directory, when one
+    is given alone; with ``out=None`` and a list, nothing is written). Returns the board and its
+    terminal text."""
+    if isinstance(paths, (str, Path)):
+        paths, out = [Path(paths)], Path(out or paths)
+    board = build_leaderboard(load_runs(list(paths)), sort_by)
+    if out is not None:
+        write_text_atomic(Path(out) / "leaderboard.md", render_markdown(board))
+        write_json_atomic(Path(out) / "leaderboard.json", board)
     return board, render_terminal(board)

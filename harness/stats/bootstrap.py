@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+N_RESAMPLES = 10_000  # the default resample count of every interval (a run's, compare's, the gate's)
+CONFIDENCE = 0.95
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -23,7 +26,8 @@ class Interval:
         return asdict(self)
 
 
-def bootstrap_mean(values, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> Interval:
+def bootstrap_mean(values, *, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
+                   seed: int = 0) -> Interval:
     """The mean of ``values`` and its percentile bootstrap interval."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:
