@@ -106,10 +106,14 @@ def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = Fal
         keys = list(dict.fromkeys(m["metric"] for m in base.metric_info.values() if m.get("metric")))
         notes += align(base, cand, [k for k in keys if k in cand.fingerprints])
     notes += [f"not refreshed (no candidate run): {b.label}" for b in skipped]
+    # Every paired run is written back (its scores as re-scored, or as they were); a run from before
+    # baselines kept stats, and not re-scored, is left exactly as it is.
+    paired = {id(base) for base, _ in pairs if base.results.get("metric_stats") is not None}
     for entry, run in zip(data["runs"], runs, strict=True):
-        entry["scores"] = scalar_scores(run.scores)
-        entry["fingerprints"] = run.fingerprints
-        entry["results"]["metric_stats"] = run.results.get("metric_stats")
+        if id(run) in paired:
+            entry["scores"] = scalar_scores(run.scores)
+            entry["fingerprints"] = run.fingerprints
+            entry["results"]["metric_stats"] = run.results["metric_stats"]
     if any(not n.startswith("not refreshed") for n in notes):
         data["scores_refreshed"] = {"at": datetime.now(timezone.utc).isoformat(), "scorers_of": str(candidate_path)}
         write_json_atomic(path, data)
@@ -321,7 +325,7 @@ def render_gate_json(report: dict) -> str:
 def render_gate_junit(report: dict) -> str:
     """JUnit XML: one testsuite per paired run, one testcase per gated metric (a failure element
     with the verdict line when it failed); baseline runs with no candidate (``--allow-missing``)
-    are a suite of skipped testcases, one per gated metric. Warnings go to ``system-out``."""
+    are a suite of skipped testcases, one per gated metric. Notes and warnings go to ``system-out``."""
     import xml.etree.ElementTree as ET
 
     gated = [m["metric"] for m in report["comparisons"][0]["metrics"]] if report["comparisons"] else []
@@ -347,8 +351,9 @@ def render_gate_junit(report: dict) -> str:
                 ET.SubElement(case, "skipped", message=f"{label}: not gated: the candidate has no run with its setup")
         _counts(suite, totals, tests=len(report["skipped"]) * len(gated), failures=0,
                 skipped=len(report["skipped"]) * len(gated))
-    if report["warnings"]:
-        ET.SubElement(root, "system-out").text = "\n".join(f"warning: {w}" for w in report["warnings"])
+    if report["warnings"] or report.get("notes"):
+        ET.SubElement(root, "system-out").text = "\n".join([*(f"note: {n}" for n in report.get("notes", [])),
+                                                            *(f"warning: {w}" for w in report["warnings"])])
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("errors", "0")
