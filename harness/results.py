@@ -286,7 +286,7 @@ def _rows(path: Path, keys: tuple[str, ...], what: str) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-            missing = [k for k in keys if k not in row]
+            missing = [k for k in keys if k not in row] if isinstance(row, dict) else list(keys)
         except (ValueError, RecursionError) as e:
             raise ResultsError(f"{path}, line {number}: not JSON ({e}); rerun the run that wrote it") from None
         if missing:
