@@ -133,3 +133,14 @@ def test_a_baseline_without_summaries_exits_2_with_the_fix(runs, capsys, tmp_pat
     assert code == 2
     assert "keeps no summaries" in err and "harness gate --update-baseline --baseline FILE" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_committed_baseline_can_be_rescored():
+    """runs/baselines/default.json keeps, per run, a summary for every scored article and the
+    fingerprint of every metric that wrote a column: the gate can always score it again."""
+    data = json.loads((ROOT / "runs" / "baselines" / "default.json").read_text())
+    for entry in data["runs"]:
+        assert set(entry.get("summaries") or {}) == set(entry["scores"]), (
+            f"{entry['label']}: no summaries; write the baseline again: harness gate --update-baseline")
+        writers = {meta["metric"] for meta in entry["results"]["metric_info"].values()}
+        assert writers and writers <= set(entry.get("fingerprints") or {}), entry["label"]
