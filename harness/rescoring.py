@@ -61,6 +61,17 @@ def candidate_scorers(cand: Run, keys) -> tuple[dict, list, Path]:
     return metrics, articles, Path(config.get("cache_dir") or "runs/.cache")
 
 
+def kept_summaries(run: Run, side: str) -> dict[str, str]:
+    """``run``'s summaries; an error with the fix when it kept none."""
+    summaries = run_summaries(run)
+    if summaries is None:
+        raise RescoreError(f"{run.label}: the {side} keeps no summaries (a baseline file written before baselines "
+                           "kept them), so it cannot be scored with the candidate's scorers. Write it again from a "
+                           "run of the baseline model: harness gate --update-baseline --baseline FILE --candidate "
+                           "RUN_OR_SWEEP_DIR")
+    return summaries
+
+
 def rescore(run: Run, metrics: dict, articles: list, cache_dir: Path, *, side: str) -> dict:
     """Score ``run``'s summaries with ``metrics`` (config key -> metric) through the score cache and
     put the new scores (and fingerprints) in place of the old ones of those metrics. Returns the
@@ -68,12 +79,7 @@ def rescore(run: Run, metrics: dict, articles: list, cache_dir: Path, *, side: s
     from harness.metrics.score_cache import ScoreCache
     from harness.metrics.scoring import score
 
-    summaries = run_summaries(run)
-    if summaries is None:
-        raise RescoreError(f"{run.label}: the {side} keeps no summaries (a baseline file written before baselines "
-                           "kept them), so it cannot be scored with the candidate's scorers. Write it again from a "
-                           "run of the baseline model: harness gate --update-baseline --baseline FILE --candidate "
-                           "RUN_OR_SWEEP_DIR")
+    summaries = kept_summaries(run, side)
     by_id = {a.id: a for a in articles}
     ids = sorted(run.scores)
     lacking = [a for a in ids if a not in summaries]
@@ -102,6 +108,7 @@ def align(base: Run, cand: Run, keys) -> list[str]:
     stale = stale_keys(base, cand, keys)
     if not stale:
         return []
+    kept_summaries(base, "baseline")  # before any scorer is built: a baseline that cannot be re-scored fails at once
     metrics, articles, cache_dir = candidate_scorers(cand, stale)
     current = {k: metric_fingerprint(k, m) for k, m in metrics.items()}
     notes = []
