@@ -25,7 +25,8 @@ def main() -> None:
     from harness.data import load_articles
 
     article = load_articles(str(ROOT / "references" / "seed.jsonl"))[0]
-    scorers = {name: load_metric(name) for name in ("consistency_entity", "consistency_embedding", "consistency_judge")}
+    scorers = {name: load_metric(name) for name in ("consistency_entity", "consistency_embedding", "consistency_claims",
+                                                    "consistency_lemmas", "consistency_judge")}
     print("| pair | sentence | " + " | ".join(scorers) + " |")
     print("|---|---|" + "---|" * len(scorers))
     for pair, right, wrong in PAIRS:

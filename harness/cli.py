@@ -316,6 +316,9 @@ def meta_eval(args: list[str]) -> int:
     parser.add_argument("--flag-rate", type=float, default=None,
                         help="--split lodo: the share of a training set's consistent summaries one scorer may "
                              "flag (default 0.03)")
+    parser.add_argument("--save-calibration", metavar="PATH",
+                        help="--split lodo: save the shipped flag thresholds and their held-out rates as JSON "
+                             "(conf/metrics/calibration.json)")
     parser.add_argument("--cache-dir", default="runs/.cache/meta_eval",
                         help="--split lodo: where each (scorer, file)'s scores are kept (default runs/.cache/meta_eval)")
     parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
@@ -442,6 +445,9 @@ def _meta_eval_lodo(parser, options) -> int:
         if options.save_composite:
             write_json_atomic(Path(options.save_composite), transfer.composite_record(report, metrics))
             written.append(options.save_composite)
+        if options.save_calibration:
+            write_json_atomic(Path(options.save_calibration), transfer.calibration_record(report, metrics))
+            written.append(options.save_calibration)
         if options.out:
             out = Path(options.out)
             write_json_atomic(out / "meta_eval.json", {"task": "consistency", "split": "lodo", **report})

@@ -29,9 +29,10 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def claims():
-    from harness.metrics.consistency.claim_support import ClaimSupport
+    """The shipped scorer, at its shipped threshold (conf/metrics/consistency_claims.yaml)."""
+    from harness.config import load_metric
 
-    return ClaimSupport(threshold=0.5)
+    return load_metric("consistency_claims")
 
 
 def _sentence(metric, text):
@@ -51,6 +52,9 @@ def test_the_invented_arrest_names_its_arcs(claims):
     assert {"arrested → footman", "charged → footman", "charged → molestation"} <= set(bad["missing"])
     row = claims.score(PAIRS[0][1], ARTICLE)
     assert row["missing@claims"] == len(bad["missing"]) and row["unsupported@claims"] == 1
+    from harness.metrics.consistency.base import problems
+
+    assert "“arrested → footman” is not in the article" in problems(bad)  # what report.md and the page show
 
 
 def test_arcs_of_a_parsed_sentence_by_hand():

@@ -132,3 +132,37 @@ def test_several_files_without_lodo_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         meta_eval(["--data", *_files(tmp_path)])
     assert "--data takes one file under --split half" in capsys.readouterr().err
+
+
+def _run_with(metrics: dict):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(results={"provenance": {"metrics": metrics}})
+
+
+def test_the_page_legend_quotes_the_measured_rates_only_at_the_measured_threshold(tmp_path):
+    from harness.reports.flag_legend import legend
+
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"scorers": {"consistency_claims": {"threshold": 0.4, "held_out": {
+        "xsumfaith": {"consistent_flagged": 0.05, "inconsistent_flagged": 0.41}}}}}))
+    shipped = legend([_run_with({"consistency_claims": {"scorer": "claims", "threshold": 0.4}, "rouge": {}})], path)
+    assert shipped == ["consistency_claims: flags a sentence scoring below 0.400. Measured with each data set left "
+                       "out (summaries flagged): xsumfaith: 5% of consistent, 41% of inconsistent."]
+    moved = legend([_run_with({"consistency_claims": {"threshold": 0.7}})], path)
+    assert moved == ["consistency_claims: flags below 0.700, not the measured 0.400: the rates below do not apply."]
+    assert "no measured rates" in legend([_run_with({"consistency_entity": {"threshold": 0.5}})], path)[0]
+
+
+def test_every_shipped_flag_threshold_is_the_calibrated_one():
+    """One source of truth: each consistency config's threshold is the calibration file's."""
+    from harness.config import CONF_DIR
+    from harness.reports.flag_legend import CALIBRATION, read_calibration
+
+    scorers = read_calibration(CALIBRATION)
+    assert scorers, f"{CALIBRATION} is missing: harness meta-eval --split lodo ... --save-calibration {CALIBRATION}"
+    from omegaconf import OmegaConf
+
+    for name, entry in scorers.items():
+        conf = OmegaConf.load(CONF_DIR / "metrics" / f"{name}.yaml")[name]
+        assert conf.threshold == entry["threshold"], name

@@ -9,7 +9,9 @@ measures the guess. With data sets D1..Dk (each file one domain/set), for each f
 - **flag threshold** (the sentence-level ``threshold`` of a scorer's config: below it a sentence is
   flagged and counted unsupported): on each training set, the highest cut that flags at most
   ``flag_rate`` of its consistent summaries (a summary is flagged when any sentence is); the
-  median over training sets is the fold's cut; on Di: the share of consistent summaries flagged
+  median of those cuts is the fold's (the lowest would be held hostage by one set's outliers: on
+  CogenSumm some summaries judged consistent have a sentence sharing no claim with the article,
+  so its cut is 0 and a flag would never fire); on Di: the share of consistent summaries flagged
   (false flags) and of inconsistent ones flagged (recall), per scorer and for the union of all;
 - **composite**: a logistic regression on the scorers' summary scores, fitted on the training sets
   pooled with every set weighing the same and, within a set, both classes the same; weights are
@@ -38,6 +40,8 @@ from harness.meta_eval.consistency_data import ConsistencyExample, read_consiste
 from harness.stats.agreement import balanced_accuracy, best_threshold, bootstrap_clusters, roc_auc
 
 FLAG_RATE = 0.03  # at most this share of a training set's consistent summaries flagged by one scorer
+FLAG_RULE = ("per training set, the highest cut flagging at most the flag rate of its consistent summaries; "
+             "the median of those cuts")
 
 
 @dataclass(frozen=True)
@@ -293,9 +297,10 @@ def _cell(triple, pct: bool = False) -> str:
 def render(report: dict) -> str:
     names = report["scorers"]
     lines = ["Leave-one-dataset-out: each set held out in turn; every threshold and the composite chosen on the "
-             "others (medians of their per-set optima; composite fitted on them pooled, sets and classes weighed "
-             f"equally, weights >= 0); flags at most {100 * report['flag_rate']:g}% of each training set's consistent "
-             "summaries. Figures on the held-out set, 95% bootstrap CIs over its articles.", "",
+             "others (summary thresholds: the median of their per-set optima; composite fitted on them pooled, sets "
+             "and classes weighed equally, weights >= 0; flag thresholds: the median of the per-set cuts flagging at "
+             f"most {100 * report['flag_rate']:g}% of a set's consistent summaries). Figures on the held-out set, 95% "
+             "bootstrap CIs over its articles.", "",
              "| held out | n (consistent) | scorer | ROC AUC | balanced accuracy | summary threshold |",
              "|---|---|---|---|---|---|"]
     for fold in report["folds"]:
@@ -349,3 +354,29 @@ def composite_record(report: dict, metrics: dict) -> dict:
             "held_out": [{"dataset": f["held_out"], "roc_auc": f["result"]["scorers"]["composite"]["roc_auc"][0],
                           "balanced_accuracy": f["result"]["scorers"]["composite"]["balanced_accuracy"][0]}
                          for f in report["folds"]]}
+
+
+CALIBRATION_FORMAT = "harness.flag_calibration/1"
+
+
+def calibration_record(report: dict, metrics: dict) -> dict:
+    """The shipped flag thresholds and what they were measured to do on each set left out: the
+    file ``conf/metrics/calibration.json`` (each scorer config's ``threshold`` must equal its entry,
+    tests/test_transfer.py checks it; report.html's legend quotes the measured rates)."""
+    datasets = {d["name"]: d for d in report["datasets"]}
+    scorers = {}
+    for name, metric in metrics.items():
+        held_out = {}
+        for fold in report["folds"]:
+            f, d = fold["result"]["flags"][name], datasets[fold["held_out"]]
+            held_out[fold["held_out"]] = {
+                "flag_threshold": f["threshold"], "consistent_flagged": f["consistent_flagged"][0],
+                "inconsistent_flagged": f["inconsistent_flagged"][0], "n_consistent": d["n_consistent"],
+                "n_inconsistent": d["n"] - d["n_consistent"]}
+        # Rounded to 3 places, as the config writes it (the rates are each fold's own, see held_out).
+        scorers[name] = {"key": getattr(metric, "key", None),
+                         "threshold": round(report["shipped"]["scorers"][name]["flag_threshold"], 3),
+                         "held_out": held_out}
+    return {"format": CALIBRATION_FORMAT, "protocol": report["protocol"], "flag_rate": report["flag_rate"],
+            "rule": FLAG_RULE, "scorers": scorers,
+            "data": [{"name": d["name"], "path": d["path"], "sha256": d["sha256"]} for d in report["datasets"]]}

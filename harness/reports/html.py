@@ -29,6 +29,7 @@ from pathlib import Path
 from harness.io import read_jsonl, write_text_atomic
 from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
+from harness.reports.flag_legend import legend
 from harness.results import Run, arrow, display_name, group_key, merged_metric_info
 from harness.text.visible import visible_strings
 
@@ -134,7 +135,7 @@ def report_data(runs: list[Run], board: dict) -> dict:
     # another model under the same name never inherits them.
     run_keys = {run.label: str(run.key[0]) for run in runs}
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
-            "run_keys": run_keys, "board": board, "articles": list(articles.values())}
+            "run_keys": run_keys, "board": board, "articles": list(articles.values()), "flag_legend": legend(runs)}
 
 
 def bar_chart_svg(board: dict) -> str | None:
@@ -185,6 +186,14 @@ HELP = ("Keys: j / k next / previous article · o fold / unfold it · click a su
         "its evidence in the article · marks are kept in this browser")
 
 
+def _legend_html(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (f'<details id="flag-legend"><summary>What a flagged sentence means (one threshold per scorer: '
+            f'flagged, counted unsupported and sorted by it)</summary><ul>{items}</ul></details>')
+
+
 def render_html(data: dict, chart_svg: str | None, title: str) -> str:
     script = (Path(__file__).parent / "report.js").read_text(encoding="utf-8")
     style = (Path(__file__).parent / "report.css").read_text(encoding="utf-8")
@@ -219,6 +228,7 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 <label class="import">Import marks <input id="import" type="file" accept=".json,application/json"></label>
 </div>
 <p id="help">{html.escape(HELP)}</p>
+{_legend_html(data.get("flag_legend") or [])}
 <p id="status" aria-live="polite"></p>
 </header>
 {chart}

@@ -18,7 +18,7 @@ resignation in an article that reports none leaves its arc without support.
 Known failure modes: co-occurrence in one sentence is not the relation itself, so a negated or
 reversed event in the article still supports the arc ("was not arrested"; "the footman accused
 the butler" supports "the butler accused the footman"); a claim spread over two article
-sentences counts as unsupported; parse errors of the small spaCy model (headlines, lower-cased
+sentences counts as unsupported (no coreference: "He denies it" does not support "the footman denies it"); parse errors of the small spaCy model (headlines, lower-cased
 text) give wrong arcs; near-synonym matching can accept related but different words.
 """
 

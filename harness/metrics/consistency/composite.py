@@ -3,27 +3,31 @@
 Metric card
 -----------
 Measures: the probability that a summary is factually consistent with its article, from a
-logistic regression on the summary scores of other consistency scorers (its *inputs*, e.g.
-``consistency_embedding`` and ``consistency_entity``), fitted on human labels by ``harness
-meta-eval --save-composite PATH`` (on the dev half, or the val cut under ``--split given``; never
-on the test part its figures are reported on). Summary score ``consistency/score@composite``:
-range 0 to 1, higher is more likely consistent. ``consistent@composite`` (where the saved file
-has a threshold): 1 when the score reaches the threshold tuned with it (best balanced accuracy on
-the same dev part), so its mean over articles is the share judged consistent.
+logistic regression on the summary scores of other consistency scorers (its *inputs*). The
+shipped one (``conf/metrics/composites/transfer.json``) was chosen by ``harness meta-eval --split
+lodo`` over every labelled set in ``../shared/data`` (five CNN/DM sets and XSumFaith): weights fitted
+on all sets pooled, each set and each class weighing the same, L2-regularised and non-negative;
+its threshold the median of the per-set best thresholds; its figures on each set when that set was
+left out are in the file (``held_out``) and in docs/meta-eval-consistency.md, "Transfer". Any
+other fit (``harness meta-eval --save-composite PATH``, on a dev half, a val cut or with lodo) can
+be pointed at with ``weights=``. Summary score ``consistency/score@composite``: range 0 to 1,
+higher is more likely consistent. ``consistent@composite`` (where the saved file has a threshold):
+1 when the score reaches it, so its mean over articles is the share judged consistent.
 ``inputs@composite`` (per row, in scores.jsonl) gives each input's score.
 
 The number is the meta-eval's: each input is loaded from its conf file (``conf/metrics/NAME.yaml``)
 and scores the summary as it does in a run and in meta-eval (the same sentence split and
-``summary_score``), then the saved standardisation and weights are applied with the same function
-(`harness.meta_eval.consistency.apply_composite`).
+``summary_score``), then the saved standardisation and weights are applied with `apply_composite`
+(this module), which the meta-eval uses too.
 
-Failure modes: it inherits its inputs' blind spots (the embedding input barely sees a changed
-number; the entity input sees only names and numbers) and is only as good as the data it was
-fitted on (news, CNN/DailyMail-style, for the shipped weights: other domains shift the scores and
-the threshold). Inputs are loaded from their conf files, not from the run's ``metrics.*``
-overrides; a conf change that changes an input's scores (another model) is refused, naming the
-input, because the weights were fitted on the old scores. It re-runs its inputs: listing an input
-in the same run scores it twice.
+Failure modes: it inherits its inputs' blind spots (see their cards) and is only as good as the
+domains it was fitted on (news: CNN/DM-style and BBC/XSum-style); a weight of (near) zero means
+the input added nothing the others did not carry on the pooled sets, not that it is useless (the
+docs list each fold's weights). Inputs are loaded from their conf files, not from the run's
+``metrics.*`` overrides; a conf change that changes an input's scores (another model) is refused,
+naming the input, because the weights were fitted on the old scores. It re-runs its inputs:
+listing an input in the same run scores it twice (the score cache makes the second cheap only
+across runs, not within one).
 """
 
 from __future__ import annotations
