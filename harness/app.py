@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness.config import CONF_DIR, register_resolvers
 from harness.errors import ConfigError, HarnessError, RunDirError, StorageError, interrupted, storage_error
+from harness.http_client import check_key_settings
 from harness.results import display_name, headline_metrics
 from harness.run import failed_results, run
 from harness.run_dir import BusyRunDirError, FinishedRunError, publish_results, register_run_dir_resolver
@@ -50,6 +51,13 @@ def main(cfg: DictConfig) -> None:
     output_dir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     sweep = hc.mode == RunMode.MULTIRUN
+    try:  # a key where its variable's name belongs (from a config file): stop before any file is written
+        check_key_settings(OmegaConf.to_container(cfg, resolve=True))
+    except ConfigError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
+    except Exception:  # noqa: BLE001 - an unresolvable config: run() reports it, with the run's record
+        pass
     try:
         results = run(cfg, output_dir, choices=dict(hc.runtime.choices), overrides=overrides)
     except RunDirError as e:  # finished, or another process is running there: leave it untouched

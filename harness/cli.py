@@ -65,7 +65,13 @@ def _main(argv: list[str] | None = None) -> int:
     if command == "run":
         from harness import app
         from harness.errors import HarnessError
+        from harness.http_client import check_key_overrides
 
+        try:  # a key where its variable's name belongs: refused before Hydra writes the overrides anywhere
+            check_key_overrides(rest)
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         try:
             app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
         except HarnessError as e:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from harness.config import build
 from harness.errors import ConfigError
 from harness.generation import generate
+from harness.http_client import check_key_settings
 from harness.io import write_jsonl_atomic, write_text_atomic
 from harness.metrics.base import declared_columns
 from harness.metrics.score_cache import ScoreCache
@@ -37,8 +38,9 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         overrides: list[str] | None = None) -> dict:
     started_at, t0 = datetime.now(timezone.utc).isoformat(), time.perf_counter()
     output_dir = Path(output_dir)
-    check_run_dir(output_dir)
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    check_key_settings(resolved)  # a key where its variable's name belongs: refused before any file is written
+    check_run_dir(output_dir)
     config_yaml = OmegaConf.to_yaml(OmegaConf.create(resolved))
     write_text_atomic(output_dir / "resolved_config.yaml", OmegaConf.to_yaml(OmegaConf.create(
         {"config": resolved, "choices": dict(choices or {}), "overrides": list(overrides or [])})))

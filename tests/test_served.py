@@ -13,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,15 @@ import pytest
 from harness.data import load_articles
 from harness.data.article import Article
 from harness.errors import ConfigError
-from harness.http_client import backoff_delays, error_detail
+from harness.http_client import (
+    HttpStatusError,
+    JsonClient,
+    backoff_delays,
+    check_key_overrides,
+    error_detail,
+    redact,
+    register_secret,
+)
 from harness.metrics.consistency.llm_judge import ServedLLMJudge, answer_probabilities
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
@@ -213,6 +223,128 @@ def test_answer_probabilities_sum_the_spellings():
     top = [("No", math.log(0.5)), (" yes", math.log(0.2)), ("Yes", math.log(0.1)), ("The", math.log(0.1))]
     p_yes, p_no = answer_probabilities(top)
     assert p_yes == pytest.approx(0.3) and p_no == pytest.approx(0.5)
+
+
+class EchoingServer:
+    """A stdlib HTTP server on 127.0.0.1 that lists ``smollm2`` at GET /v1/models and answers every
+    POST with HTTP 400 whose body repeats the request's headers (as some proxies and servers do):
+    in the error message, as a JSON object, and the bare credential."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                self._answer(200, {"object": "list", "data": [{"id": ALIAS, "object": "model", "owned_by": "me"}]})
+
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = dict(self.headers.items())
+                credential = headers.get("Authorization", "").removeprefix("Bearer ")
+                self._answer(400, {"error": {"message": f"bad request; the headers were {headers}; "
+                                                        f"authorization: {headers.get('Authorization')}; "
+                                                        f"token={credential}",
+                                             "headers": headers, "key": credential}})
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+
+    def __enter__(self) -> EchoingServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def _files_holding(value: str, *roots: Path) -> list[Path]:
+    files = [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+    return [p for p in files if value.encode() in p.read_bytes()]
+
+
+def test_a_server_echoing_the_key_in_a_400_leaves_it_in_no_message_or_file(tmp_path):
+    run_dir, cache = tmp_path / "run", tmp_path / "cache"
+    with EchoingServer() as server:
+        done = _harness(_run_args(server.url, SEED_FILE, run_dir, "metrics=[rouge]", "system.backoff_s=0"), cache)
+    assert done.returncode == 1
+    assert "refused the request (article" in done.stderr and "HTTP 400: bad request" in done.stderr
+    assert "set system.max_input_chars" in done.stderr and "[redacted]" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert KEY not in done.stdout + done.stderr and KEY[:8] not in done.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "failed" and "HTTP 400" in results["error"] and "[redacted]" in results["error"]
+    logs = list(run_dir.glob("*.log"))
+    assert logs and any("HTTP 400" in log.read_text() for log in logs)  # the message did reach the log
+    assert (run_dir / "resolved_config.yaml").is_file()
+    assert _files_holding(KEY, run_dir, cache) == []
+    assert _files_holding(KEY[:8], run_dir, cache) == []  # not even the start of it
+
+
+def test_every_error_a_server_answer_can_reach_is_made_without_the_key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with EchoingServer() as server:
+        with pytest.raises(ServerError, match="HTTP 400") as refused:
+            _system(server.url).summarize(_articles(1)[0], PROMPT, GREEDY)
+        with pytest.raises(HttpStatusError) as raw:  # the client itself, before any ServerError
+            JsonClient(server.url, api_key=KEY, retries=0).post("chat/completions", {})
+    for error in (refused.value, raw.value):
+        assert KEY not in str(error) and KEY[:8] not in str(error) and "[redacted]" in str(error)
+    assert KEY not in raw.value.detail
+    register_secret("sk-other-0123456789abcdef")
+    cut = json.dumps({"key": "sk-other-0123456789abcdef"})[:22]  # a quote cut in the middle of the key
+    assert "sk-other" not in redact(f"answer ({cut}); more text")
+    assert redact("Authorization: Bearer abc.def-never-registered") == "Authorization: [redacted]"
+    assert redact("{'authorization': 'Basic dXNlcjpwYXNz', 'Host': 'x'}") == (
+        "{'authorization': '[redacted]', 'Host': 'x'}")
+    assert redact('"x-api-key": "zzz"') == '"x-api-key": "[redacted]"'
+    assert redact("Bearer token9") == "Bearer [redacted]" == redact(redact("Bearer token9"))
+    assert redact("x-api-key: zzz\nnext; authorization: Bearer q; model's context") == (
+        "x-api-key: [redacted]\nnext; authorization: [redacted]; model's context")
+    harmless = "context length 2048 tokens; authorization failed; Invalid API key"
+    assert redact(harmless) == harmless
+
+
+@pytest.mark.parametrize("value", ["sk-test123456", "'sk-test123456'", "OPENAI_API_KEY,sk-test123456"])
+def test_a_key_given_as_api_key_env_is_refused_before_any_file_is_written(tmp_path, value):
+    secret = "sk-test123456"
+    with pytest.raises(ConfigError, match="not the key itself") as refused:
+        check_key_overrides([f"system.api_key_env={value}"])
+    assert secret not in str(refused.value)
+    check_key_overrides(["system.api_key_env=OPENAI_API_KEY", "system.api_key_env=null", "+m.api_key_env=A,B"])
+    for sweep in ([], ["-m", f"hydra.sweep.dir={tmp_path / 'sweep'}"]):
+        done = _harness(["run", *sweep, "system=openai_compatible", "system.model=m", f"system.api_key_env={value}",
+                         f"hydra.run.dir={tmp_path / 'run'}", "metrics=[rouge]", "progress=false"], tmp_path / "cache",
+                        timeout=120)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and "system.api_key_env must name the environment variable" in done.stderr
+        assert secret not in done.stdout + done.stderr
+    assert _files_holding(secret, tmp_path) == [] and not (tmp_path / "run").exists()
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_key_in_the_config_itself_stops_the_run_before_resolved_config_is_written(tmp_path):
+    from omegaconf import OmegaConf
+
+    from harness.run import run
+
+    cfg = OmegaConf.create({"system": {"api_key_env": "sk-test123456"}, "metrics": {"judge": {"api_key_env": None}}})
+    with pytest.raises(ConfigError, match="system.api_key_env must name") as refused:
+        run(cfg, tmp_path / "run")
+    assert "sk-test123456" not in str(refused.value) and not (tmp_path / "run").exists()
+    cfg = OmegaConf.create({"metrics": {"judge": {"api_key_env": "sk-live"}}})
+    with pytest.raises(ConfigError, match="metrics.judge.api_key_env must name"):
+        run(cfg, tmp_path / "run")
 
 
 # --- through the server -------------------------------------------------------------------------

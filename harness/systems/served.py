@@ -4,7 +4,9 @@ APIs) as a system, and the endpoint check and request code the served LLM judge 
 ``Endpoint`` is one server and one of its models: at start it asks ``GET {base_url}/models`` and
 fails with the URL named when the server does not answer, refuses the API key, or does not
 serve ``model``. The API key is read from the environment variable named by ``api_key_env``
-(never from the config itself) and goes only into the request header.
+(never from the config itself) and goes only into the request header; every ``ServerError`` is a
+``ServerAnswerError`` (``harness/http_client.py``): its message is made without the key, even
+when the server's answer quoted in it repeats the request's headers.
 
 ``OpenAICompatible`` sends one request per article, up to ``concurrency`` in flight (a thread
 pool), results in article order. Its identity (the generation cache key) holds the model *name*
@@ -37,8 +39,15 @@ from dataclasses import dataclass
 from omegaconf import DictConfig, OmegaConf
 
 from harness.data.article import Article
-from harness.errors import ConfigError, HarnessError
-from harness.http_client import HttpStatusError, JsonClient, ServerUnreachable
+from harness.errors import ConfigError
+from harness.http_client import (
+    HttpStatusError,
+    JsonClient,
+    ServerAnswerError,
+    ServerUnreachable,
+    check_key_env_name,
+    quote,
+)
 from harness.systems.base import Generation, System, report_tokens
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
@@ -52,9 +61,9 @@ STABLE_MODEL_FIELDS = ("id", "owned_by", "root", "parent", "max_model_len")
 CREATED_IS_NOW_S = 300
 
 
-class ServerError(HarnessError):
+class ServerError(ServerAnswerError):
     """The served model cannot be used: server down, model not served, key refused, request refused
-    (``status``: the HTTP status when the server answered one)."""
+    (``status``: the HTTP status when the server answered one). Its message holds no API key."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -76,9 +85,7 @@ def api_key_from_env(name: str | None, setting: str) -> str | None:
     """The key in environment variable ``name`` (None when no variable is named)."""
     if not name:
         return None
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
-        raise ConfigError(f"{setting}.api_key_env must name an environment variable that holds the key "
-                          "(e.g. OPENAI_API_KEY), not the key itself: the config is written into every run")
+    check_key_env_name(name, f"{setting}.api_key_env")
     value = os.environ.get(name)
     if not value:
         raise ConfigError(f"{setting}.api_key_env: the environment variable {name} is not set; "
@@ -126,7 +133,7 @@ class Endpoint:
             raise self.status_error(e, "listing its models") from None
         entries = listing.get("data") if isinstance(listing, dict) else None
         if not isinstance(entries, list):
-            raise ServerError(f"GET {url} did not answer an OpenAI model list ({str(listing)[:200]}); is "
+            raise ServerError(f"GET {url} did not answer an OpenAI model list ({quote(listing)}); is "
                               f"{self.setting}.base_url the API root (usually ending in /v1)?")
         ids = [e.get("id") for e in entries if isinstance(e, dict)]
         if self.model not in ids:
@@ -304,7 +311,7 @@ class OpenAICompatible(System):
             content = choice["message"]["content"] if self.kind == "chat" else choice["text"]
         except (KeyError, IndexError, TypeError):
             raise ServerError(f"the server at {self.endpoint.base_url} answered article {article.id!r} without "
-                              f"choices[0]: {str(answer)[:300]}") from None
+                              f"choices[0]: {quote(answer, 300)}") from None
         usage = answer.get("usage") or {}
         return ServedGeneration(text=(content or "").strip(), input_tokens=usage.get("prompt_tokens"),
                                 output_tokens=usage.get("completion_tokens"), seconds=seconds, request_seconds=seconds,
