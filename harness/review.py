@@ -9,28 +9,49 @@ and ``POST /marks.json``. A POST must come from the page itself: ``Content-Type:
 application/json`` (which a cross-site form cannot send without a CORS preflight this server
 never grants), a ``Host`` of this server (against DNS rebinding) and, when the browser sends
 one, an ``Origin`` of this server; the body is at most ``MAX_BODY`` bytes of JSON
-``{"marks": [...]}`` whose every mark names a summary on the page.
+``{"editor": ID, "marks": [...]}`` whose every mark names a summary on the page.
+
+Several editors review at once: each page sends its ``editor`` id (kept in the browser, or
+``?editor=NAME`` in the address) with every save, and the server *merges* the save into
+marks.json, never replaces it: under a lock (a thread lock, and ``fcntl.flock`` on
+``.marks.json.lock`` for a second server on the same directory) it reads the file, sets this
+editor's mark on each summary the save names (a mark null with an empty note clears it), and
+writes the file atomically. One mark per editor and summary: within a save, and against the file,
+the later one wins (accept then reject leaves the reject, a repeat leaves one). Other editors'
+marks stay as they are. A summary holds at most ``MAX_EDITORS_PER_SUMMARY`` editors' marks.
+
+marks.json (``MARKS_VERSION`` 2): ``{"version": 2, "saved_at": …, "marks": [{"editor", "run",
+"article_id", "mark", "note"}, …]}``; a version-1 file (no ``version``, marks without ``editor``)
+is read as the marks of the unnamed editor ``""``, which pages without an id save as.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.io import write_json_atomic
+from harness.io import file_lock, write_json_atomic
 from harness.reports.html import review_page
 
 MAX_BODY = 5_000_000  # bytes: far more than marks on 1,000 articles x 10 systems with notes
 MAX_NOTE = 5_000
 MARKS = "marks.json"
+MARKS_VERSION = 2
+MAX_EDITORS_PER_SUMMARY = 50  # marks of one summary kept in marks.json (one per editor)
+EDITOR = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
 
 
 class ReviewError(HarnessError):
     """The directory cannot be reviewed (no report.html this harness wrote)."""
+
+
+class DamagedMarks(ValueError):
+    """marks.json is there but is not a marks file: it is kept, and no save goes over it."""
 
 
 def page_summaries(page: str) -> set[tuple[str, str]]:
@@ -41,15 +62,20 @@ def page_summaries(page: str) -> set[tuple[str, str]]:
     return {(s["run"], a["id"]) for a in data["articles"] for s in a["summaries"]}
 
 
-def validate_marks(body: bytes, summaries: set[tuple[str, str]]) -> list[dict]:
-    """The marks in a POST body, or ValueError saying what is wrong with it."""
+def validate_marks(body: bytes, summaries: set[tuple[str, str]]) -> tuple[str, list[dict]]:
+    """(editor, marks) of a POST body, or ValueError saying what is wrong with it. The marks hold one
+    per summary: a later mark of a summary replaces an earlier one (it keeps its first place)."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ValueError(f"not JSON: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("marks"), list):
-        raise ValueError('expected {"marks": [...]}')
-    marks = []
+        raise ValueError('expected {"editor": ID, "marks": [...]}')
+    editor = data.get("editor")
+    editor = "" if editor is None else editor
+    if not isinstance(editor, str) or (editor and not EDITOR.fullmatch(editor)):
+        raise ValueError("editor must be 1 to 64 letters, digits or _.@+- (or absent)")
+    marks: dict[tuple[str, str], dict] = {}
     for i, mark in enumerate(data["marks"], 1):
         if not isinstance(mark, dict):
             raise ValueError(f"mark {i} is not an object")
@@ -62,8 +88,50 @@ def validate_marks(body: bytes, summaries: set[tuple[str, str]]) -> list[dict]:
             note = ""
         if not isinstance(note, str) or len(note) > MAX_NOTE:
             raise ValueError(f"mark {i}: note must be text of at most {MAX_NOTE} characters")
-        marks.append({"run": run, "article_id": article, "mark": choice, "note": note})
-    return marks
+        marks[(run, article)] = {"editor": editor, "run": run, "article_id": article, "mark": choice, "note": note}
+    return editor, list(marks.values())
+
+
+def read_saved(path: Path) -> list[dict]:
+    """The marks in a marks.json this server wrote (version 1 or 2; missing: none), each with its
+    ``editor`` (``""`` for version 1); ValueError when the file is not one (it is then left as it is)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise DamagedMarks(f"{path} cannot be read ({e}); it is left as it is: move it away to start a new "
+                           "one") from None
+    marks = data.get("marks") if isinstance(data, dict) else data
+    if not isinstance(marks, list) or not all(isinstance(m, dict) for m in marks):
+        raise DamagedMarks(f"{path} is not a marks file; it is left as it is: move it away to start a new one")
+    return [{"editor": m.get("editor") if isinstance(m.get("editor"), str) else "", **{
+        k: m.get(k) for k in ("run", "article_id", "mark")}, "note": m.get("note") or ""} for m in marks]
+
+
+def merge_marks(saved: list[dict], editor: str, marks: list[dict]) -> list[dict]:
+    """``saved`` with ``editor``'s mark of each summary in ``marks`` set (one per editor and summary:
+    the new one replaces theirs, in its place; a null mark with an empty note removes it). ValueError
+    when a summary would hold more than ``MAX_EDITORS_PER_SUMMARY`` editors' marks."""
+    merged: dict[tuple, dict] = {}
+    for mark in saved:  # a file with repeats (written by hand, or by an older server): the last one counts
+        merged[(mark["editor"], mark["run"], mark["article_id"])] = mark
+    before = set(merged)
+    for mark in marks:
+        key = (editor, mark["run"], mark["article_id"])
+        if mark["mark"] is None and not mark["note"].strip():
+            merged.pop(key, None)
+        else:
+            merged[key] = mark
+    editors: dict[tuple[str, str], int] = {}
+    for _, run, article in merged:
+        editors[(run, article)] = editors.get((run, article), 0) + 1
+    for mark in marks:  # a new editor on a summary that holds the most: refused (an editor's own mark may change)
+        key = (editor, mark["run"], mark["article_id"])
+        if key in merged and key not in before and editors[(mark["run"], mark["article_id"])] > MAX_EDITORS_PER_SUMMARY:
+            raise ValueError(f"the summary of run {mark['run']!r} for article {mark['article_id']!r} holds marks of "
+                             f"{MAX_EDITORS_PER_SUMMARY} editors already (at most {MAX_EDITORS_PER_SUMMARY})")
+    return list(merged.values())
 
 
 def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:
@@ -112,8 +180,9 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             if path in ("/", "/report.html"):
                 return self._send(200, page, "text/html; charset=utf-8")
             if path == "/" + MARKS:
-                saved = directory / MARKS
-                body = saved.read_bytes() if saved.is_file() else b'{"marks": []}'
+                with lock:
+                    saved = directory / MARKS
+                    body = saved.read_bytes() if saved.is_file() else b'{"version": 2, "marks": []}'
                 return self._send(200, body, "application/json")
             self._error(404, "not found")
 
@@ -134,14 +203,22 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             if length < 0 or length > MAX_BODY:
                 return self._error(413, f"at most {MAX_BODY} bytes")
             try:
-                marks = validate_marks(self.rfile.read(length), summaries)
+                editor, marks = validate_marks(self.rfile.read(length), summaries)
             except ValueError as e:
                 return self._error(400, str(e))
-            with lock:
-                write_json_atomic(directory / MARKS, {"saved_at": datetime.now(timezone.utc).isoformat(),
-                                                      "marks": marks})
-            self._send(200, json.dumps({"marks": len(marks), "path": str(directory / MARKS)}).encode("utf-8"),
-                       "application/json")
+            path = directory / MARKS
+            with lock, file_lock(directory / f".{MARKS}.lock"):  # read, merge, write: no save lost
+                try:
+                    merged = merge_marks(read_saved(path), editor, marks)
+                except DamagedMarks as e:
+                    return self._error(409, str(e))
+                except ValueError as e:
+                    return self._error(400, str(e))
+                write_json_atomic(path, {"version": MARKS_VERSION, "saved_at": datetime.now(timezone.utc).isoformat(),
+                                         "marks": merged})
+            own = sum(m["editor"] == editor for m in merged)
+            self._send(200, json.dumps({"marks": own, "total": len(merged), "editor": editor,
+                                        "path": str(path)}).encode("utf-8"), "application/json")
 
         def _refuse(self):
             self._error(405, "GET or POST only")
@@ -154,8 +231,8 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
 def serve(directory: Path, port: int = 8765) -> None:
     server = make_server(directory, port)
     host, port = server.server_address[:2]
-    print(f"reviewing {directory}: open http://{host}:{port}/ (marks are saved to {Path(directory) / MARKS}); "
-          "Ctrl-C stops", flush=True)
+    print(f"reviewing {directory}: open http://{host}:{port}/ (several editors: http://{host}:{port}/?editor=NAME; "
+          f"each one's marks are merged into {Path(directory) / MARKS}); Ctrl-C stops", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

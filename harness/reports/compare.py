@@ -63,7 +63,8 @@ def check_n_resamples(n_resamples) -> None:
 
 def read_marks(path) -> list[dict]:
     """The editors' marks in ``path`` (as report.html exports them: ``{"marks": [...]}``, or the bare
-    list); every problem is an error naming the file and, for a bad mark, its position."""
+    list; or ``harness review``'s marks.json, version 2, whose marks name their ``editor``); every
+    problem is an error naming the file and, for a bad mark, its position."""
     import json
 
     where = f"--marks {path}"
@@ -93,6 +94,8 @@ def read_marks(path) -> list[dict]:
                                f"got {type(mark).__name__}")
         if mark.get("mark") not in ("accept", "reject", None):
             raise CompareError(f"{where}: mark {i} has mark {mark.get('mark')!r}: expected 'accept' or 'reject'")
+        if not isinstance(mark.get("editor", ""), (str, type(None))):
+            raise CompareError(f"{where}: mark {i} has editor {mark.get('editor')!r}: expected the editor's id (text)")
     return data
 
 
@@ -189,11 +192,21 @@ def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str]
                          n_resamples: int = 1000) -> dict:
     """Spearman correlation, per metric, between its per-summary score and the editors' marks
     (accept = 1, reject = 0) over the marked summaries of these runs, with a 95% bootstrap interval
-    (``ci95``) that resamples articles (all marked summaries of one article together; seeded)."""
+    (``ci95``) that resamples articles (all marked summaries of one article together; seeded).
+    Each summary counts once (``n`` is the number of marked summaries): one mark per editor (their
+    last one), and a summary several editors marked takes the share of them that accepted it."""
     by_name = {r.label: r for r in runs}
-    labelled = [(m["run"], m["article_id"], 1.0 if m["mark"] == "accept" else 0.0) for m in marks
-                if isinstance(m, dict) and m.get("mark") in ("accept", "reject") and m.get("run") in by_name
-                and m.get("article_id") in by_name[m["run"]].scores]
+    last: dict[tuple, float] = {}  # (editor, run, article) -> the editor's last mark of the summary
+    for m in marks:
+        if (isinstance(m, dict) and m.get("mark") in ("accept", "reject") and m.get("run") in by_name
+                and m.get("article_id") in by_name[m["run"]].scores):
+            key = (m.get("editor") or "", m["run"], m["article_id"])
+            last.pop(key, None)  # the later mark wins, and takes the later place
+            last[key] = 1.0 if m["mark"] == "accept" else 0.0
+    votes: dict[tuple[str, str], list[float]] = {}
+    for (_, run, article), label in last.items():
+        votes.setdefault((run, article), []).append(label)
+    labelled = [(run, article, sum(v) / len(v)) for (run, article), v in votes.items()]
     out = {}
     for metric in metrics:
         scored = [(a, by_name[r].scores[a].get(metric), y) for r, a, y in labelled]

@@ -66,6 +66,19 @@
   let storage = null;
   try { storage = window.localStorage; storage.getItem(STORE); } catch (e) { storage = null; }
   const storeKey = (run, article) => JSON.stringify([STORE, data.run_keys[run] || "", article, run]);
+  // Who marks: `?editor=NAME` in the address, else an id this browser keeps. The review server merges
+  // each editor's marks into marks.json (one per editor and summary), so two editors never erase each other.
+  const EDITOR_RE = /^[A-Za-z0-9_.@+-]{1,64}$/;
+  const editor = (() => {
+    let given = null;
+    try { given = new URLSearchParams(window.location.search).get("editor"); } catch (e) { given = null; }
+    let kept = null;
+    try { kept = storage && storage.getItem("harness.editor"); } catch (e) { kept = null; }
+    const id = given && EDITOR_RE.test(given) ? given : kept && EDITOR_RE.test(kept) ? kept
+      : "browser-" + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
+    try { if (storage && id !== kept) storage.setItem("harness.editor", id); } catch (e) { /* kept for this visit only */ }
+    return id;
+  })();
   const known = new Set();
   for (const a of data.articles) for (const s of a.summaries) known.add(markKey(s.run, a.id));
   const cleanMark = (m) => {
@@ -94,9 +107,10 @@
     }
   }
   function postMarks() {
-    const marks = marksList();
+    // Every mark this page holds, cleared ones too (a null mark with no note removes this editor's mark there).
+    const marks = Object.values(state.marks);
     fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" },
-                       body: JSON.stringify({ saved_at: new Date().toISOString(), marks: marks }) })
+                       body: JSON.stringify({ saved_at: new Date().toISOString(), editor: editor, marks: marks }) })
       .then((r) => r.ok ? r.json() : r.text().then((t) => { throw new Error(t || r.statusText); }))
       .then((r) => say(`Saved ${r.marks} marks to ${r.path}`))
       .catch((e) => say("Could not save the marks to the review server: " + e.message));
@@ -451,9 +465,11 @@
     e.target.value = "";
   });
   if (reviewUrl) {
-    // The review server's marks.json: taken where this browser has no mark of its own.
+    // The review server's marks.json: this editor's marks, taken where this browser has none of its own
+    // (other editors' marks stay theirs).
     fetch(reviewUrl).then((r) => (r.ok ? r.json() : null)).then((saved) => {
-      const list = saved && Array.isArray(saved.marks) ? saved.marks : [];
+      const all = saved && Array.isArray(saved.marks) ? saved.marks : [];
+      const list = all.filter((m) => m && typeof m === "object" && (m.editor || "") === editor);
       let taken = 0;
       for (const raw of list) {
         const mark = cleanMark(raw);

@@ -14,7 +14,6 @@ once they hold it: one worker generates each summary, the others wait and read i
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -23,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.data.article import Article
-from harness.errors import CACHE_FIX, StorageError
-from harness.io import set_aside, write_json_atomic
+from harness.errors import CACHE_FIX
+from harness.io import file_lock, set_aside, write_json_atomic
 
 log = logging.getLogger(__name__)
 # Generation fields and the types a cached entry must have (None allowed where the system may not know).
@@ -61,18 +60,8 @@ class GenerationCache:
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the key's lock (blocking) while generating its summary."""
-        path = self.root / "locks" / f"{key}.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "w")
-        except OSError as e:
-            raise StorageError(path, e, fix=CACHE_FIX) from e
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.root / "locks" / f"{key}.lock", fix=CACHE_FIX):
+            yield
 
     def put(self, key: str, generation: dict, identity: dict, article_id: str) -> None:
         write_json_atomic(self._path(key), {"key": key, "article_id": article_id, "identity": identity,
