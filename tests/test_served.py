@@ -230,7 +230,7 @@ class EchoingServer:
     POST with HTTP 400 whose body repeats the request's headers (as some proxies and servers do):
     in the error message, as a JSON object, and the bare credential."""
 
-    def __init__(self):
+    def __init__(self, status: int = 400):
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format, *args):  # noqa: A002
                 pass
@@ -250,6 +250,8 @@ class EchoingServer:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = dict(self.headers.items())
                 credential = headers.get("Authorization", "").removeprefix("Bearer ")
+                if status == 200:  # an answer that is not one: no choices (no logprobs), the headers in it
+                    return self._answer(200, {"object": "error", "key": credential, "headers": headers})
                 self._answer(400, {"error": {"message": f"bad request; the headers were {headers}; "
                                                         f"authorization: {headers.get('Authorization')}; "
                                                         f"token={credential}",
@@ -313,6 +315,19 @@ def test_every_error_a_server_answer_can_reach_is_made_without_the_key(monkeypat
         "x-api-key: [redacted]\nnext; authorization: [redacted]; model's context")
     harmless = "context length 2048 tokens; authorization failed; Invalid API key"
     assert redact(harmless) == harmless
+
+
+@pytest.mark.parametrize("status", [400, 200])
+def test_the_served_judge_and_an_answer_that_is_not_one_quote_the_server_without_the_key(monkeypatch, status):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with EchoingServer(status) as server:
+        judge = ServedLLMJudge(server.url, ALIAS, api_key_env=KEY_ENV, concurrency=2, threshold=0.3)
+        with pytest.raises(ServerError, match="HTTP 400" if status == 400 else "without top_logprobs") as judged:
+            judge.judge([(["One sentence."], "An article.")])
+        with pytest.raises(ServerError, match="HTTP 400" if status == 400 else "without choices") as generated:
+            _system(server.url).summarize(_articles(1)[0], PROMPT, GREEDY)
+    for error in (judged.value, generated.value):
+        assert KEY not in str(error) and KEY[:8] not in str(error) and "[redacted]" in str(error)
 
 
 @pytest.mark.parametrize("value", ["sk-test123456", "'sk-test123456'", "OPENAI_API_KEY,sk-test123456"])
