@@ -321,7 +321,7 @@ def meta_eval(args: list[str]) -> int:
                              "reported on the one left out, for each")
     parser.add_argument("--flag-rate", type=float, default=None,
                         help="--split lodo: the share of a training set's consistent summaries one scorer may "
-                             "flag (default 0.03)")
+                             "flag (default 0.02)")
     parser.add_argument("--save-calibration", metavar="PATH",
                         help="--split lodo: save the shipped flag thresholds and their held-out rates as JSON "
                              "(conf/metrics/calibration.json)")
@@ -432,7 +432,9 @@ def _meta_eval_lodo(parser, options) -> int:
 
     if options.task != "consistency" or options.dev or options.limit is not None:
         parser.error("--split lodo is for the consistency task, without --dev or --limit (every example counts)")
-    rate = 0.03 if options.flag_rate is None else options.flag_rate
+    from harness.meta_eval.transfer import FLAG_RATE
+
+    rate = FLAG_RATE if options.flag_rate is None else options.flag_rate
     if not 0 <= rate < 1:
         parser.error(f"--flag-rate must be at least 0 and below 1, got {rate}")
     try:

@@ -39,7 +39,7 @@ from harness.meta_eval.consistency import scorer_outputs
 from harness.meta_eval.consistency_data import ConsistencyExample, read_consistency
 from harness.stats.agreement import balanced_accuracy, best_threshold, bootstrap_clusters, roc_auc
 
-FLAG_RATE = 0.03  # at most this share of a training set's consistent summaries flagged by one scorer
+FLAG_RATE = 0.02  # at most this share of a training set's consistent summaries flagged by one scorer
 FLAG_RULE = ("per training set, the highest cut flagging at most the flag rate of its consistent summaries; "
              "the median of those cuts")
 
