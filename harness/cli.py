@@ -326,7 +326,8 @@ def meta_eval(args: list[str]) -> int:
                         help="--split lodo: save the shipped flag thresholds and their held-out rates as JSON "
                              "(conf/metrics/calibration.json)")
     parser.add_argument("--cache-dir", default="runs/.cache/meta_eval",
-                        help="--split lodo: where each (scorer, file)'s scores are kept (default runs/.cache/meta_eval)")
+                        help="--split lodo: where each (scorer, file)'s scores are kept "
+                             "(default runs/.cache/meta_eval)")
     parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md (consistency: also "

@@ -32,9 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from harness.errors import DataError
+from harness.errors import ConfigError, DataError
 from harness.meta_eval.consistency_data import ConsistencyExample
-from harness.errors import ConfigError
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.metrics.consistency.composite import (
     COMPOSITE_FORMAT,

@@ -100,7 +100,8 @@ def scores(metrics: dict, datasets: list[Dataset], cache_dir: str | Path | None)
             if entry is None:
                 t0 = time.perf_counter()
                 summary, sentences = scorer_outputs(metric, list(d.examples))
-                entry = {"summary": [float(x) for x in summary], "sentences": [[float(x) for x in s] for s in sentences],
+                entry = {"summary": [float(x) for x in summary],
+                         "sentences": [[float(x) for x in s] for s in sentences],
                          "seconds": round(time.perf_counter() - t0, 1), "n": len(d.examples)}
                 if path is not None:
                     write_json_atomic(path, entry)

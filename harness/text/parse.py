@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.text.numbers import parse_number
-from harness.text.sentences import MAX_PIECE, SPACY_MODEL, _pieces
+from harness.text.sentences import SPACY_MODEL, _pieces
 
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 _POSSESSIVE = re.compile(r"['’]s?$")

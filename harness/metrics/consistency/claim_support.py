@@ -18,7 +18,8 @@ resignation in an article that reports none leaves its arc without support.
 Known failure modes: co-occurrence in one sentence is not the relation itself, so a negated or
 reversed event in the article still supports the arc ("was not arrested"; "the footman accused
 the butler" supports "the butler accused the footman"); a claim spread over two article
-sentences counts as unsupported (no coreference: "He denies it" does not support "the footman denies it"); parse errors of the small spaCy model (headlines, lower-cased
+sentences counts as unsupported (no coreference: "He denies it" does not support "the footman
+denies it"); parse errors of the small spaCy model (headlines, lower-cased
 text) give wrong arcs; near-synonym matching can accept related but different words.
 Measured flags (shipped threshold 0.4; `harness meta-eval --split lodo`, each labelled set left out
 in turn with its flag threshold chosen on the others; docs/meta-eval-consistency.md, "Transfer" and
@@ -31,7 +32,7 @@ harness.meta_eval.flags`).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -59,6 +60,14 @@ def article_index(text: str) -> tuple[dict[str, frozenset[int]], tuple[str, ...]
                 if w.content and w.pos in SYNONYM_POS:
                     candidates[w.key] = None
     return ({k: frozenset(v) for k, v in index.items()}, tuple(candidates), tuple(t for t, _ in sentences))
+
+
+def _sentences_with(index: dict, synonyms: dict, word) -> frozenset[int]:
+    """The article sentences holding ``word``: by its key or form, or (nouns, verbs, adjectives) a near-synonym."""
+    found = set(index.get(word.key, ())) | set(index.get(word.text.lower(), ()))
+    for key in synonyms.get(word.key, ()) if word.pos in SYNONYM_POS else ():
+        found |= index.get(key, frozenset())
+    return frozenset(found)
 
 
 class ClaimSupport(SentenceConsistency):
@@ -95,12 +104,7 @@ class ClaimSupport(SentenceConsistency):
             parsed = [parse_sentence(s) for s in sentences]
             keys = sorted({w.key for words in parsed for w in words if w.content and w.pos in SYNONYM_POS})
             synonyms = self._synonyms(keys, candidates)
-
-            def where(word) -> frozenset[int]:
-                found = set(index.get(word.key, ())) | set(index.get(word.text.lower(), ()))
-                for key in synonyms.get(word.key, ()) if word.pos in SYNONYM_POS else ():
-                    found |= index.get(key, frozenset())
-                return frozenset(found)
+            where = partial(_sentences_with, index, synonyms)
 
             judged = []
             for words in parsed:
