@@ -149,9 +149,12 @@ def test_the_page_legend_quotes_the_measured_rates_only_at_the_measured_threshol
     shipped = legend([_run_with({"consistency_claims": {"scorer": "claims", "threshold": 0.4}, "rouge": {}})], path)
     assert shipped == ["consistency_claims: flags a sentence scoring below 0.400. Measured with each data set left "
                        "out (summaries flagged): xsumfaith: 5% of consistent, 41% of inconsistent."]
-    moved = legend([_run_with({"consistency_claims": {"threshold": 0.7}})], path)
+    moved = legend([_run_with({"consistency_claims": {"scorer": "claims", "threshold": 0.7}})], path)
     assert moved == ["consistency_claims: flags below 0.700, not the measured 0.400: the rates below do not apply."]
-    assert "no measured rates" in legend([_run_with({"consistency_entity": {"threshold": 0.5}})], path)[0]
+    assert "no measured rates" in legend([_run_with({"consistency_entity": {"scorer": "entity", "threshold": 0.5}})],
+                                         path)[0]
+    composite = {"scorer": "composite", "inputs": ["consistency_claims"], "threshold": 0.53}
+    assert legend([_run_with({"consistency_composite": composite})], path) == []  # it flags no sentence
 
 
 def test_every_shipped_flag_threshold_is_the_calibrated_one():

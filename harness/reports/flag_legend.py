@@ -34,7 +34,8 @@ def legend(runs, path: Path = CALIBRATION) -> list[str]:
     seen: dict[str, float] = {}
     for run in runs:
         for name, described in ((run.results.get("provenance") or {}).get("metrics") or {}).items():
-            if (isinstance(described, dict) and str(name).startswith("consistency_")
+            # A sentence scorer describes its "scorer"; a composite (summary-level, its "inputs") flags nothing.
+            if (isinstance(described, dict) and described.get("scorer") and "inputs" not in described
                     and isinstance(described.get("threshold"), (int, float)) and name not in seen):
                 seen[name] = float(described["threshold"])
     lines = []
