@@ -178,13 +178,19 @@ def _overlap_rows(n=16):
     return rows
 
 
-def test_audit_rows_and_the_composite_round_trip_to_1e9(tmp_path, monkeypatch):
+def _fake_meta_eval(tmp_path):
+    """The two fake scorers meta-evaluated on the overlap rows: (path, examples, split, results, outputs)."""
     path = _write(tmp_path / "data.jsonl", _overlap_rows())
     _, examples = read_consistency(path)
     split = make_split(examples, "half")
     outputs: dict = {}
     results = run({name: cls() for name, cls in FAKES.items()}, examples, split=split, n_resamples=20,
                   outputs=outputs)
+    return path, examples, split, results, outputs
+
+
+def test_audit_rows_and_the_composite_round_trip_to_1e9(tmp_path, monkeypatch):
+    path, examples, split, results, outputs = _fake_meta_eval(tmp_path)
     data = data_record([path])
     assert data == [{"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}]
     rows = audit_rows(examples, split, outputs)
@@ -302,12 +308,7 @@ def test_save_composite_refuses_when_nothing_was_fitted(tmp_path, capsys):
 
 def test_a_composite_in_metrics_is_scored_from_its_inputs(tmp_path, monkeypatch):
     """Listed with (or without) its inputs, a saved composite is scored from them, not crashed on."""
-    path = _write(tmp_path / "data.jsonl", _overlap_rows())
-    _, examples = read_consistency(path)
-    split = make_split(examples, "half")
-    outputs: dict = {}
-    results = run({name: cls() for name, cls in FAKES.items()}, examples, split=split, n_resamples=20,
-                  outputs=outputs)
+    path, examples, split, results, outputs = _fake_meta_eval(tmp_path)
     weights = tmp_path / "composite.json"
     weights.write_text(json.dumps(fitted_composite(results, data_record([path]))))
     monkeypatch.setattr("harness.config.load_metric", lambda name: FAKES[name]())
