@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class Run:
     label: str = ""
     summaries: dict[str, str] | None = None  # article id -> summary text (a baseline file's; see run_summaries)
     fingerprints: dict[str, str] = field(default_factory=dict)  # metric config key -> metric_fingerprint
+    source: str = ""  # the path it was read from (a sweep, run directory or baseline file): its label's scope
     _intervals: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -344,7 +346,7 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
     for path in map(Path, paths):
         if path.is_file():
             for run in read_baseline(path):
-                runs.setdefault(run.key, run)
+                runs.setdefault(run.key, run).source = runs[run.key].source or str(path)
             continue
         for directory in run_dirs(path):
             results = read_results(directory)
@@ -355,18 +357,18 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
                     raise ResultsError(f"{directory}: the run did not complete ({entry['error']})")
                 failed.append(entry)
                 continue
-            _add(runs, results, directory, *read_scores(directory))
+            _add(runs, results, directory, *read_scores(directory), source=str(path))
     out = list(runs.values())
     assign_labels(out)
     return RunSet(out, failed)
 
 
-def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict) -> None:
+def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict, *, source: str = "") -> None:
     key = group_key(results["run"])
     run = runs.get(key)
     if run is None:
         run = runs[key] = Run(name=results["run"]["name"], key=key, setup=results["run"]["setup_sha256"],
-                              results=results, fingerprints=recorded_fingerprints(results))
+                              results=results, fingerprints=recorded_fingerprints(results), source=source)
     run.dirs.append(str(directory))
     for count in ("generated", "cached", "truncated", "empty"):
         run.generation[count] = run.generation.get(count, 0) + results["generation"].get(count, 0)
@@ -378,17 +380,39 @@ def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict)
         run.articles.setdefault(article, hashes[article])
 
 
+# A value Hydra's sweeper printed with Python's str(): True, False, None, as the config writes them.
+_PYTHON_SCALAR = re.compile(r"(^|[\[,{:]\s*)(True|False|None)(?=\s*(?:$|[\],}:]))")
+_QUOTED = re.compile(r"""('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""")
+
+
+def written_override(override: str) -> str:
+    """An override as the command line and the config write it: a sweep job's overrides come from
+    Hydra's sweeper, which prints booleans and null with Python's ``str`` (``progress=False`` for
+    ``progress=false``); those values are written back in YAML's spelling. Quoted text is kept."""
+    key, sep, value = override.partition("=")
+    if not sep:
+        return override
+    parts = _QUOTED.split(value)
+    for i in range(0, len(parts), 2):  # the parts outside quotes
+        parts[i] = _PYTHON_SCALAR.sub(lambda m: m[1] + {"True": "true", "False": "false", "None": "null"}[m[2]],
+                                      parts[i])
+    return key + sep + "".join(parts)
+
+
 def assign_labels(runs: list[Run]) -> None:
-    """Each run's label: its name, plus the overrides that differ between runs of that name
-    (sorted), plus its first directory when even those do not tell them apart."""
-    by_name: dict[str, list[Run]] = {}
+    """Each run's label, from the runs of its own source (the sweep, run directory or baseline file
+    it was read from) only, so that a run keeps its label when another path's runs join the
+    comparison: its name, plus the overrides (as written: `written_override`) that differ between
+    that source's runs of that name (sorted), plus its directory when even those do not tell them
+    apart. A label another source's run already has (a real collision) gets the source's name too."""
+    by_source: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
-        by_name.setdefault(run.name, []).append(run)
-    for name, group in by_name.items():
+        by_source.setdefault((run.source, run.name), []).append(run)
+    for (_, name), group in by_source.items():
         if len(group) == 1:
             group[0].label = name
             continue
-        sets = [set(r.overrides) for r in group]
+        sets = [{written_override(o) for o in r.overrides} for r in group]
         common = set.intersection(*sets)
         for run, own in zip(group, sets, strict=True):
             varying = sorted(own - common)
@@ -397,6 +421,15 @@ def assign_labels(runs: list[Run]) -> None:
         for run in group:
             if labels.count(run.label) > 1:
                 run.label = f"{run.label} [{Path(run.dirs[0]).name}]"
+    taken: dict[str, str] = {}  # label -> the source whose run has it (the first source given keeps it)
+    for run in runs:
+        if taken.setdefault(run.label, run.source) != run.source:
+            base, n = f"{run.label} [{Path(run.source).name or run.source}]", 1
+            run.label = base
+            while run.label in taken:
+                n += 1
+                run.label = f"{base} ({n})"
+            taken[run.label] = run.source
 
 
 def find_run(runs: list[Run], query: str) -> Run:

@@ -97,6 +97,57 @@ def test_labels_fall_back_to_the_directory_when_overrides_are_equal():
     assert [r.label for r in runs] == ["m [0]", "m [1]"]
 
 
+def test_overrides_print_as_the_config_writes_them():
+    from harness.results import written_override
+
+    # Hydra's sweeper prints a job's booleans and nulls with Python's str(): written back as YAML spells them.
+    assert written_override("progress=False") == "progress=false"
+    assert written_override("a=[True,None]") == "a=[true,null]" and written_override("d={k:True}") == "d={k:true}"
+    assert written_override("data.path=/x/True/y.jsonl") == "data.path=/x/True/y.jsonl"  # text, not a value
+    assert written_override("t='True'") == "t='True'" and written_override("~k") == "~k"
+    assert written_override("n=Nonesuch") == "n=Nonesuch"
+
+
+def _lead(i, *overrides, source="/a"):
+    from harness.results import Run
+
+    return Run(name="lead", key=(f"{source}{i}",), setup="s", results={"provenance": {"overrides": list(overrides)}},
+               dirs=[f"{source}/{i}"], source=source)
+
+
+def test_a_run_keeps_its_label_when_another_paths_runs_join():
+    def sweep_a():
+        return [_lead(0, "system.k=1", "progress=False"), _lead(1, "system.k=2", "progress=False")]
+
+    alone = sweep_a()
+    assign_labels(alone)
+    assert [r.label for r in alone] == ["lead (system.k=1)", "lead (system.k=2)"]
+    # Another sweep's lead runs: A's labels stay as they were (they depended on A's runs only).
+    together = sweep_a() + [_lead(0, "progress=True", source="/b"), _lead(1, "system.k=1", source="/b"),
+                            _lead(2, "system.k=9", source="/b")]
+    assign_labels(together)
+    assert [r.label for r in together[:2]] == [r.label for r in alone]
+    # B's own labels come from B's runs; the one that equals an A label (a real collision) names its sweep.
+    assert [r.label for r in together[2:]] == ["lead (progress=true)", "lead (system.k=1) [b]", "lead (system.k=9)"]
+    assert len({r.label for r in together}) == 5
+    one = [_lead(0, "x=1"), _lead(0, "x=1", source="/b")]  # one run in each: both named lead; B's names its sweep
+    assign_labels(one)
+    assert [r.label for r in one] == ["lead", "lead [b]"]
+
+
+def test_labels_of_a_sweep_alone_are_its_labels_beside_another(tmp_path, cache_dir, four_articles):
+    for i, k in enumerate((1, 2)):
+        run(config("system=lead3", f"system.k={k}", "system.name=lead", "metrics=[rouge]"), tmp_path / "a" / str(i),
+            overrides=["system=lead3", f"system.k={k}", "system.name=lead", "progress=False"])
+    run(config("system=lead3", "system.k=3", "system.name=lead", f"data.path={four_articles}", "metrics=[rouge]"),
+        tmp_path / "b" / "0", overrides=["system=lead3", "system.k=3", f"data.path={four_articles}"])
+    alone = {r.key: r.label for r in load_runs([tmp_path / "a"]).runs}
+    together = {r.key: r.label for r in load_runs([tmp_path / "a", tmp_path / "b"]).runs}
+    assert sorted(alone.values()) == ["lead (system.k=1)", "lead (system.k=2)"]
+    assert {key: together[key] for key in alone} == alone
+    assert len(set(together.values())) == 3
+
+
 def test_shards_merge_into_one_row_over_all_articles(tmp_path, cache_dir, four_articles):
     data = four_articles
     for shard in (0, 1):
