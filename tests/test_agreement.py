@@ -7,8 +7,10 @@ from harness.stats.agreement import (
     balanced_accuracy,
     best_threshold,
     bootstrap_clusters,
+    cohen_kappa,
     dev_test_split,
     kendall,
+    krippendorff_alpha_nominal,
     pearson,
     roc_auc,
     spearman,
@@ -55,3 +57,35 @@ def test_dev_test_split_is_fixed_disjoint_and_halves():
     dev, test = dev_test_split(keys, seed=0)
     assert dev_test_split(keys, seed=0) == (dev, test)
     assert not dev & test and len(dev) == 5 and len(test) == 6 and dev | test == set(keys)
+
+
+def test_cohen_kappa_by_hand_and_against_scikit_learn():
+    from sklearn.metrics import cohen_kappa_score
+
+    # 50 items: both yes 20, A yes B no 5, A no B yes 10, both no 15. p_o = 35/50 = 0.7;
+    # A says yes 25/50, B 30/50: p_e = 0.5 * 0.6 + 0.5 * 0.4 = 0.5; kappa = (0.7 - 0.5) / 0.5 = 0.4.
+    a = ["yes"] * 25 + ["no"] * 25
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    assert cohen_kappa(a, b) == pytest.approx(0.4, abs=1e-12)
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 3, 40).tolist(), rng.integers(0, 3, 40).tolist()
+    assert cohen_kappa(x, y) == pytest.approx(cohen_kappa_score(x, y), abs=1e-12)
+    assert cohen_kappa(["a", "b"], ["a", "b"]) == 1.0
+    assert np.isnan(cohen_kappa(["a", "a"], ["a", "a"])) and np.isnan(cohen_kappa([], []))
+    with pytest.raises(ValueError, match="one label per item"):
+        cohen_kappa(["a"], ["a", "b"])
+
+
+def test_krippendorff_alpha_nominal_by_hand_and_the_textbook_example():
+    # Three items, two raters: (a, a), (a, b), (b, b). n = 6 pairable labels; observed disagreeing pairs
+    # 2 (item 2, weight 1/(2-1)); expected 6*6 - (3*3 + 3*3) = 18; alpha = 1 - (6 - 1) * 2 / 18 = 4/9.
+    assert krippendorff_alpha_nominal([["a", "a"], ["a", "b"], ["b", "b"]]) == pytest.approx(4 / 9, abs=1e-12)
+    # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 observers, 12 units, missing
+    # values; nominal alpha = 0.743.
+    rows = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+            [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]
+    units = [[r[i] for r in rows if r[i] is not None] for i in range(12)]
+    assert krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=5e-4)
+    assert krippendorff_alpha_nominal([["a", "a"], ["b", "b"], ["c"]]) == 1.0  # perfect; the lone rating unpaired
+    assert np.isnan(krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))  # no variation: undefined
+    assert np.isnan(krippendorff_alpha_nominal([["a"], ["b"]]))

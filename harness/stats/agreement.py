@@ -1,5 +1,6 @@
 """How well a scorer agrees with human labels: ROC AUC, balanced accuracy, correlations, and
-bootstrap intervals of any of them with resampling over documents (clusters of rows).
+bootstrap intervals of any of them with resampling over documents (clusters of rows); and how well
+raters agree with each other: Cohen's kappa (two raters) and Krippendorff's alpha (nominal, any number).
 
 ROC AUC is the Mann-Whitney probability that a random positive outscores a random negative
 (ties count half). Intervals are percentile intervals with a fixed seed: deterministic.
@@ -90,3 +91,36 @@ def dev_test_split(keys: Sequence[str], seed: int = 0) -> tuple[set, set]:
     order = np.random.Generator(np.random.PCG64(seed)).permutation(len(distinct))
     half = len(distinct) // 2
     return {distinct[i] for i in order[:half]}, {distinct[i] for i in order[half:]}
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float:
+    """Cohen's kappa of two raters' labels of the same items (``a[i]``, ``b[i]``): (p_o - p_e) / (1 - p_e),
+    p_o the share of items they agree on, p_e the agreement their label frequencies give by chance.
+    NaN without items, or when chance agreement is certain (both gave one and the same label to all)."""
+    if len(a) != len(b):
+        raise ValueError(f"cohen_kappa: {len(a)} and {len(b)} labels: one label per item from each rater")
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    chance = sum((list(a).count(c) / n) * (list(b).count(c) / n) for c in set(a) | set(b))
+    return float("nan") if chance == 1 else float((observed - chance) / (1 - chance))
+
+
+def krippendorff_alpha_nominal(units: Sequence[Sequence]) -> float:
+    """Krippendorff's alpha for nominal labels: ``units`` holds, per item, the labels the raters
+    who rated it gave (any number; missing ratings simply absent). 1 - D_o / D_e from the
+    coincidence matrix; items with one label are not pairable and are left out. NaN with fewer
+    than two pairable labels, or when every label is the same (no expected disagreement)."""
+    pairable = [list(u) for u in units if len(u) >= 2]
+    values = [v for u in pairable for v in u]
+    n = len(values)
+    if n < 2:
+        return float("nan")
+    observed = 0.0  # sum over units of the disagreeing ordered pairs, each weighted 1 / (m_u - 1)
+    for unit in pairable:
+        counts = {c: unit.count(c) for c in set(unit)}
+        observed += (len(unit) ** 2 - sum(k * k for k in counts.values())) / (len(unit) - 1)
+    totals = {c: values.count(c) for c in set(values)}
+    expected = n * n - sum(k * k for k in totals.values())  # disagreeing ordered pairs over all labels
+    return float("nan") if expected == 0 else float(1 - (n - 1) * observed / expected)
