@@ -9,26 +9,41 @@ and ``POST /marks.json``. A POST must come from the page itself: ``Content-Type:
 application/json`` (which a cross-site form cannot send without a CORS preflight this server
 never grants), a ``Host`` of this server (against DNS rebinding) and, when the browser sends
 one, an ``Origin`` of this server; the body is at most ``MAX_BODY`` bytes of JSON
-``{"editor": ID, "marks": [...]}`` whose every mark names a summary on the page.
+``{"editor": NAME, "marks": [...]}`` whose every mark names a summary on the page.
 
-Several editors review at once: each page sends its ``editor`` id (kept in the browser, or
-``?editor=NAME`` in the address) with every save, and the server *merges* the save into
-marks.json, never replaces it: under a lock (a thread lock, and ``fcntl.flock`` on
+Several editors review at once: each page sends its ``editor`` name (asked once and kept in the
+browser, or ``?editor=NAME`` in the address) with every save, and the server *merges* the save
+into marks.json, never replaces it: under a lock (a thread lock, and ``fcntl.flock`` on
 ``.marks.json.lock`` for a second server on the same directory) it reads the file, sets this
-editor's mark on each summary the save names (a mark null with an empty note clears it), and
-writes the file atomically. One mark per editor and summary: within a save, and against the file,
-the later one wins (accept then reject leaves the reject, a repeat leaves one). Other editors'
-marks stay as they are. A summary holds at most ``MAX_EDITORS_PER_SUMMARY`` editors' marks.
+editor's mark on each summary the save names (a mark null with an empty note and no sentence
+verdicts clears it), and writes the file atomically. One mark per editor and summary: within a
+save, and against the file, the later one wins (accept then reject leaves the reject, a repeat
+leaves one). Other editors' marks stay as they are. A summary holds at most
+``MAX_EDITORS_PER_SUMMARY`` editors' marks.
 
-marks.json (``MARKS_VERSION`` 2): ``{"version": 2, "saved_at": …, "marks": [{"editor", "run",
-"article_id", "mark", "note"}, …]}``; a version-1 file (no ``version``, marks without ``editor``)
-is read as the marks of the unnamed editor ``""``, which pages without an id save as.
+marks.json (version 3, `harness.marks`): ``{"version": 3, "saved_at": …, "marks": [{"editor", "run",
+"run_key", "article_id", "article_sha256", "summary_sha256", "mark", "note", "sentences": [{"index",
+"text", "verdict"}], "at"}, …]}``. A mark is one editor's mark of one summary: (editor, run_key,
+article_id, summary_sha256), so relabelling a run keeps its marks and a changed summary never
+inherits them. A save must name an editor (the page asks once and keeps the name), and each of its
+marks a summary on the current page (sentence indices within that summary's sentences, verdicts
+``supported`` or ``unsupported``); the server stamps ``at``. Marks the page cannot show (their
+summary or article changed, their run is not on it) are kept in the file, and ``GET /marks.json``
+says how many and why (``unplaced``, ``unplaced_reasons``). Marks of versions 1 and 2 (no hashes;
+version 1: no editor either) are read as marks of the summary of their run label and article; an
+editor's new mark of that summary replaces their legacy one.
+
+The page served is the current report.html: when ``harness compare --out`` rewrites it (its
+modification time, size or inode changes), the next request rereads it and its summaries. The
+served page also carries ``<meta name="harness-review-dir">``, the SHA-256 of the resolved
+directory, by which the page keeps one folder's marks in the browser apart from another's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
+import os
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,14 +51,28 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.io import file_lock, write_json_atomic
-from harness.reports.html import review_page
+from harness.marks import (
+    EDITOR,
+    MARKS_VERSION,
+    MAX_NOTE,
+    VERDICTS,
+    Summaries,
+    empty,
+    identity,
+    is_legacy,
+    latest,
+    page_summaries,
+    parse_marks,
+)
+from harness.reports.html import REVIEW_META, review_page
 
 MAX_BODY = 5_000_000  # bytes: far more than marks on 1,000 articles x 10 systems with notes
-MAX_NOTE = 5_000
 MARKS = "marks.json"
-MARKS_VERSION = 2
 MAX_EDITORS_PER_SUMMARY = 50  # marks of one summary kept in marks.json (one per editor)
-EDITOR = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
+RELOAD = "reload the page (report.html may have been rewritten since it was loaded)"
+
+__all__ = ["MARKS_VERSION", "MAX_NOTE", "ReviewError", "DamagedMarks", "Page", "validate_marks", "read_saved",
+           "merge_marks", "marks_answer", "make_server", "serve"]
 
 
 class ReviewError(HarnessError):
@@ -54,47 +83,102 @@ class DamagedMarks(ValueError):
     """marks.json is there but is not a marks file: it is kept, and no save goes over it."""
 
 
-def page_summaries(page: str) -> set[tuple[str, str]]:
-    """(run, article id) of every summary on the page, from its report-data element."""
-    start = page.index('<script id="report-data" type="application/json">') + len(
-        '<script id="report-data" type="application/json">')
-    data = json.loads(page[start:page.index("</script>", start)])
-    return {(s["run"], a["id"]) for a in data["articles"] for s in a["summaries"]}
+def directory_id(directory: Path) -> str:
+    """The SHA-256 of the resolved directory: the page keeps each folder's marks apart by it."""
+    return hashlib.sha256(str(Path(directory).resolve()).encode("utf-8")).hexdigest()
 
 
-def validate_marks(body: bytes, summaries: set[tuple[str, str]]) -> tuple[str, list[dict]]:
-    """(editor, marks) of a POST body, or ValueError saying what is wrong with it. The marks hold one
-    per summary: a later mark of a summary replaces an earlier one (it keeps its first place)."""
+class Page:
+    """DIR/report.html as served, reread (with its summaries) whenever the file changes."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.path = self.directory / "report.html"
+        self._lock = threading.Lock()
+        self._stamp = None
+        self._current: tuple[bytes, Summaries] | None = None
+        self.current()  # a directory that cannot be reviewed fails here, before serving
+
+    def current(self) -> tuple[bytes, Summaries]:
+        """(the page as served, its summaries); ReviewError when report.html is gone or not one this
+        harness wrote."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise ReviewError(f"no report.html in {self.directory}: write one with `harness compare {self.directory} "
+                              f"--out {self.directory}` (or review a run or sweep directory)") from None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            if stamp != self._stamp or self._current is None:
+                try:
+                    written = self.path.read_text(encoding="utf-8")
+                    served = review_page(written).replace(
+                        REVIEW_META, f'{REVIEW_META}\n<meta name="harness-review-dir" '
+                                     f'content="{directory_id(self.directory)}">', 1)
+                    self._current = served.encode("utf-8"), page_summaries(written)
+                except (OSError, ValueError) as e:
+                    self._stamp, self._current = None, None
+                    raise ReviewError(f"{self.path}: {e}; rewrite it with `harness compare {self.directory} "
+                                      f"--out {self.directory}`") from None
+                self._stamp = stamp
+            return self._current
+
+
+def validate_marks(body: bytes, summaries: Summaries) -> tuple[str, list[dict]]:
+    """(editor, marks) of a POST body, each mark completed from the page (its run label, article
+    hash and sentence texts), or ValueError saying what is wrong with it. The marks hold one per
+    summary: a later mark of a summary replaces an earlier one (it keeps its first place)."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ValueError(f"not JSON: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("marks"), list):
-        raise ValueError('expected {"editor": ID, "marks": [...]}')
+        raise ValueError('expected {"editor": NAME, "marks": [...]}')
     editor = data.get("editor")
-    editor = "" if editor is None else editor
-    if not isinstance(editor, str) or (editor and not EDITOR.fullmatch(editor)):
-        raise ValueError("editor must be 1 to 64 letters, digits or _.@+- (or absent)")
-    marks: dict[tuple[str, str], dict] = {}
+    if not isinstance(editor, str) or not EDITOR.fullmatch(editor):
+        raise ValueError("every save names its editor: enter your name when the page asks (or open the page as "
+                         f"/?editor=NAME); 1 to 64 letters, digits or _.@+- (got {editor!r})"[:300])
+    marks: dict[tuple, dict] = {}
     for i, mark in enumerate(data["marks"], 1):
         if not isinstance(mark, dict):
             raise ValueError(f"mark {i} is not an object")
-        run, article, choice, note = mark.get("run"), mark.get("article_id"), mark.get("mark"), mark.get("note", "")
-        if not isinstance(run, str) or not isinstance(article, str) or (run, article) not in summaries:
-            raise ValueError(f"mark {i} names no summary on this page (run {run!r}, article {article!r})")
+        run_key, article, summary = mark.get("run_key"), mark.get("article_id"), mark.get("summary_sha256")
+        ref = summaries.exact.get((run_key, article, summary)) if all(
+            isinstance(x, str) for x in (run_key, article, summary)) else None
+        if ref is None:
+            raise ValueError(f"mark {i} names no summary on this page (run_key {run_key!r}, article {article!r}, "
+                             f"summary_sha256 {summary!r}): {RELOAD}"[:400])
+        if mark.get("article_sha256") not in (None, ref.article_sha256):
+            raise ValueError(f"mark {i}: article {article!r} changed since the page was loaded: {RELOAD}"[:400])
+        choice, note = mark.get("mark"), mark.get("note") or ""
         if choice not in ("accept", "reject", None):
-            raise ValueError(f"mark {i}: mark must be 'accept', 'reject' or null, got {choice!r}")
-        if note is None:
-            note = ""
+            raise ValueError(f"mark {i}: mark must be 'accept', 'reject' or null, got {choice!r}"[:300])
         if not isinstance(note, str) or len(note) > MAX_NOTE:
             raise ValueError(f"mark {i}: note must be text of at most {MAX_NOTE} characters")
-        marks[(run, article)] = {"editor": editor, "run": run, "article_id": article, "mark": choice, "note": note}
+        sentences = mark.get("sentences") or []
+        if not isinstance(sentences, list):
+            raise ValueError(f"mark {i}: sentences must be a list of {{index, text, verdict}}")
+        verdicts: dict[int, dict] = {}
+        for j, s in enumerate(sentences, 1):
+            index = s.get("index") if isinstance(s, dict) else None
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(ref.sentences):
+                raise ValueError(f"mark {i}, sentence {j}: index must be 0 to {len(ref.sentences) - 1} (the summary "
+                                 f"has {len(ref.sentences)} sentences), got {index!r}"[:300])
+            if s.get("verdict") not in VERDICTS:
+                raise ValueError(f"mark {i}, sentence {j}: verdict must be 'unsupported' or 'supported', got "
+                                 f"{s.get('verdict')!r}"[:300])
+            verdicts[index] = {"index": index, "text": ref.sentences[index], "verdict": s["verdict"]}
+        marks[ref.key] = {"editor": editor, "run": ref.run, "run_key": ref.run_key, "article_id": ref.article_id,
+                          "article_sha256": ref.article_sha256, "summary_sha256": ref.summary_sha256,
+                          "mark": choice, "note": note, "sentences": [verdicts[k] for k in sorted(verdicts)],
+                          "at": None}
     return editor, list(marks.values())
 
 
 def read_saved(path: Path) -> list[dict]:
-    """The marks in a marks.json this server wrote (version 1 or 2; missing: none), each with its
-    ``editor`` (``""`` for version 1); ValueError when the file is not one (it is then left as it is)."""
+    """The marks in a marks.json this server wrote (version 1, 2 or 3; missing: none), each in
+    version 3's shape (`harness.marks.normalize`); DamagedMarks when the file is not one (it is then
+    left as it is)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -102,51 +186,55 @@ def read_saved(path: Path) -> list[dict]:
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise DamagedMarks(f"{path} cannot be read ({e}); it is left as it is: move it away to start a new "
                            "one") from None
-    marks = data.get("marks") if isinstance(data, dict) else data
-    if not isinstance(marks, list) or not all(isinstance(m, dict) for m in marks):
-        raise DamagedMarks(f"{path} is not a marks file; it is left as it is: move it away to start a new one")
-    return [{"editor": m.get("editor") if isinstance(m.get("editor"), str) else "", **{
-        k: m.get(k) for k in ("run", "article_id", "mark")}, "note": m.get("note") or ""} for m in marks]
+    try:
+        return parse_marks(data)
+    except ValueError as e:
+        raise DamagedMarks(f"{path} is not a marks file ({e}); it is left as it is: move it away to start a new "
+                           "one") from None
 
 
-def merge_marks(saved: list[dict], editor: str, marks: list[dict]) -> list[dict]:
-    """``saved`` with ``editor``'s mark of each summary in ``marks`` set (one per editor and summary:
-    the new one replaces theirs, in its place; a null mark with an empty note removes it). ValueError
-    when a summary would hold more than ``MAX_EDITORS_PER_SUMMARY`` editors' marks."""
-    merged: dict[tuple, dict] = {}
-    for mark in saved:  # a file with repeats (written by hand, or by an older server): the last one counts
-        merged[(mark["editor"], mark["run"], mark["article_id"])] = mark
+def merge_marks(saved: list[dict], editor: str, marks: list[dict], summaries: Summaries | None = None,
+                at: str | None = None) -> list[dict]:
+    """``saved`` with ``editor``'s mark of each summary in ``marks`` set, stamped ``at`` (one per
+    editor and summary: the new one replaces theirs, in its place; an empty one removes it). The
+    editor's legacy mark that lands on the same summary of the page (``summaries``) goes too.
+    ValueError when a summary would hold more than ``MAX_EDITORS_PER_SUMMARY`` editors' marks."""
+    at = at or datetime.now(timezone.utc).isoformat()
+    merged = {identity(m): m for m in latest(saved)}
     before = set(merged)
     for mark in marks:
-        key = (editor, mark["run"], mark["article_id"])
-        if mark["mark"] is None and not mark["note"].strip():
+        key = identity(mark)
+        if summaries is not None:  # this editor's version 1/2 mark of the same summary: replaced by this one
+            for old in [k for k, m in merged.items() if m["editor"] == editor and is_legacy(m)]:
+                ref, _ = summaries.place(merged[old])
+                if ref is not None and ref.key == (mark["run_key"], mark["article_id"], mark["summary_sha256"]):
+                    del merged[old]
+        if empty(mark):
             merged.pop(key, None)
         else:
-            merged[key] = mark
-    editors: dict[tuple[str, str], int] = {}
-    for _, run, article in merged:
-        editors[(run, article)] = editors.get((run, article), 0) + 1
+            merged[key] = {**mark, "at": at}
+    editors: dict[tuple, int] = {}
+    for key in merged:
+        editors[key[1:]] = editors.get(key[1:], 0) + 1
     for mark in marks:  # a new editor on a summary that holds the most: refused (an editor's own mark may change)
-        key = (editor, mark["run"], mark["article_id"])
-        if key in merged and key not in before and editors[(mark["run"], mark["article_id"])] > MAX_EDITORS_PER_SUMMARY:
+        key = identity(mark)
+        if key in merged and key not in before and editors[key[1:]] > MAX_EDITORS_PER_SUMMARY:
             raise ValueError(f"the summary of run {mark['run']!r} for article {mark['article_id']!r} holds marks of "
                              f"{MAX_EDITORS_PER_SUMMARY} editors already (at most {MAX_EDITORS_PER_SUMMARY})")
     return list(merged.values())
 
 
+def marks_answer(saved: list[dict], summaries: Summaries, saved_at: str | None = None) -> dict:
+    """``GET /marks.json``: every editor's marks, and how many of them this page cannot show, by reason."""
+    reasons = summaries.unplaced(saved)
+    return {"version": MARKS_VERSION, "saved_at": saved_at, "marks": saved, "unplaced": sum(reasons.values()),
+            "unplaced_reasons": reasons}
+
+
 def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """The server for ``directory`` (not yet serving); ``port=0`` picks a free port."""
     directory = Path(directory)
-    report = directory / "report.html"
-    if not report.is_file():
-        raise ReviewError(f"no report.html in {directory}: write one with `harness compare {directory} --out "
-                          f"{directory}` (or review a run or sweep directory)")
-    try:
-        written = report.read_text(encoding="utf-8")
-        page = review_page(written).encode("utf-8")
-        summaries = page_summaries(written)
-    except ValueError as e:
-        raise ReviewError(f"{report}: {e}") from None
+    report = Page(directory)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -169,6 +257,9 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
         def _error(self, status: int, message: str) -> None:
             self._send(status, message.encode("utf-8"), "text/plain; charset=utf-8")
 
+        def _json(self, data: dict) -> None:
+            self._send(200, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json")
+
         def _own_host(self) -> bool:
             port = self.server.server_address[1]
             return self.headers.get("Host", "") in (f"127.0.0.1:{port}", f"localhost:{port}")
@@ -177,14 +268,21 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             if not self._own_host():
                 return self._error(403, "wrong Host")
             path = self.path.split("?", 1)[0]
-            if path in ("/", "/report.html"):
+            if path not in ("/", "/report.html", "/" + MARKS):
+                return self._error(404, "not found")
+            try:
+                page, summaries = report.current()
+            except ReviewError as e:
+                return self._error(503, str(e))
+            if path != "/" + MARKS:
                 return self._send(200, page, "text/html; charset=utf-8")
-            if path == "/" + MARKS:
-                with lock:
-                    saved = directory / MARKS
-                    body = saved.read_bytes() if saved.is_file() else b'{"version": 2, "marks": []}'
-                return self._send(200, body, "application/json")
-            self._error(404, "not found")
+            with lock:
+                try:
+                    saved = read_saved(directory / MARKS)
+                    saved_at = _saved_at(directory / MARKS)
+                except DamagedMarks as e:
+                    return self._error(409, str(e))
+            self._json(marks_answer(saved, summaries, saved_at))
 
         def do_POST(self):  # noqa: N802 - the stdlib's name
             port = self.server.server_address[1]
@@ -202,23 +300,27 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                 return self._error(411, "Content-Length required")
             if length < 0 or length > MAX_BODY:
                 return self._error(413, f"at most {MAX_BODY} bytes")
+            body = self.rfile.read(length)
             try:
-                editor, marks = validate_marks(self.rfile.read(length), summaries)
+                _, summaries = report.current()
+            except ReviewError as e:
+                return self._error(503, str(e))
+            try:
+                editor, marks = validate_marks(body, summaries)
             except ValueError as e:
                 return self._error(400, str(e))
             path = directory / MARKS
+            at = datetime.now(timezone.utc).isoformat()
             with lock, file_lock(directory / f".{MARKS}.lock"):  # read, merge, write: no save lost
                 try:
-                    merged = merge_marks(read_saved(path), editor, marks)
+                    merged = merge_marks(read_saved(path), editor, marks, summaries, at)
                 except DamagedMarks as e:
                     return self._error(409, str(e))
                 except ValueError as e:
                     return self._error(400, str(e))
-                write_json_atomic(path, {"version": MARKS_VERSION, "saved_at": datetime.now(timezone.utc).isoformat(),
-                                         "marks": merged})
+                write_json_atomic(path, {"version": MARKS_VERSION, "saved_at": at, "marks": merged})
             own = sum(m["editor"] == editor for m in merged)
-            self._send(200, json.dumps({"marks": own, "total": len(merged), "editor": editor,
-                                        "path": str(path)}).encode("utf-8"), "application/json")
+            self._json({"marks": own, "total": len(merged), "editor": editor, "at": at, "path": str(path)})
 
         def _refuse(self):
             self._error(405, "GET or POST only")
@@ -228,11 +330,20 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
     return ThreadingHTTPServer((host, port), Handler)
 
 
+def _saved_at(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("saved_at") if isinstance(data, dict) and isinstance(data.get("saved_at"), str) else None
+
+
 def serve(directory: Path, port: int = 8765) -> None:
     server = make_server(directory, port)
     host, port = server.server_address[:2]
-    print(f"reviewing {directory}: open http://{host}:{port}/ (several editors: http://{host}:{port}/?editor=NAME; "
-          f"each one's marks are merged into {Path(directory) / MARKS}); Ctrl-C stops", flush=True)
+    print(f"reviewing {directory}: open http://{host}:{port}/ (the page asks each editor's name once; or "
+          f"http://{host}:{port}/?editor=NAME); every editor's marks are merged into {Path(directory) / MARKS}; "
+          "a rewritten report.html is served on the next load; Ctrl-C stops", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
