@@ -7,7 +7,6 @@ the run directory's by default, the caches pass theirs).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -16,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock
 
 from harness.errors import RUN_DIR_FIX, StorageError
 
@@ -50,21 +51,20 @@ def _write(path: Path, text: str) -> None:
 
 @contextmanager
 def file_lock(path: Path, *, fix: str = RUN_DIR_FIX) -> Iterator[None]:
-    """Hold an exclusive ``fcntl.flock`` on ``path`` (created when missing; blocking) across
-    processes: a read-modify-write of a file under it sees every earlier write. The system drops
-    the lock when its process dies."""
+    """Hold an exclusive lock on ``path`` (created when missing; blocking) across processes, on
+    every platform (`filelock`: ``flock`` on POSIX, ``msvcrt`` on Windows): a read-modify-write of a
+    file under it sees every earlier write. The system drops the lock when its process dies."""
     path = Path(path)
+    lock = FileLock(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")
+        lock.acquire()
     except OSError as e:
         raise StorageError(path, e, fix=fix) from e
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_json_atomic(path: Path, obj, *, fix: str = RUN_DIR_FIX) -> None:

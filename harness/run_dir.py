@@ -5,7 +5,8 @@ A finished run is a ``results.json`` whose ``status`` is ``completed``. ``check_
 a run writes anything) takes the directory's lock, ``.harness.lock``, and refuses a finished run;
 the lock is held until ``publish_results`` (the run's last write) has looked again under it and
 written ``results.json`` atomically, so a run never replaces a results.json that another process
-completed meanwhile. The lock is ``fcntl.flock``: the system drops it when its process dies.
+completed meanwhile. The lock is `filelock`'s (``flock`` on POSIX, ``msvcrt`` on Windows): the system
+drops it when its process dies.
 
 ``${unique_id:}`` (registered by ``register_run_dir_resolver``) is part of the default
 ``hydra.run.dir`` and ``hydra.sweep.dir``: two runs started in the same second get different
@@ -14,19 +15,19 @@ directories.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
 from pathlib import Path
 
+from filelock import FileLock, SoftFileLock, Timeout
 from omegaconf import OmegaConf
 
 from harness.errors import RunDirError
 from harness.io import write_json_atomic
 
 LOCK_NAME = ".harness.lock"
-_held: dict[Path, int] = {}  # directory -> descriptor of its lock file, for the directories this process holds
+_held: dict[Path, FileLock] = {}  # directory -> its lock, for the directories this process holds
 
 
 class FinishedRunError(RunDirError):
@@ -93,9 +94,9 @@ def publish_results(directory: Path, results: dict) -> None:
 
 def release(directory: Path) -> None:
     """Drop this process's lock on the directory (nothing when it holds none)."""
-    fd = _held.pop(Path(directory).resolve(), None)
-    if fd is not None:
-        os.close(fd)  # closing the descriptor releases the flock
+    lock = _held.pop(Path(directory).resolve(), None)
+    if lock is not None:
+        lock.release()
 
 
 def _lock(directory: Path, *, wait: bool) -> None:
@@ -103,21 +104,33 @@ def _lock(directory: Path, *, wait: bool) -> None:
     if key in _held:  # this process holds it already (check_run_dir, then publish_results)
         return
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    # The holder's pid goes into a native lock's file; a soft lock's file is filelock's own marker.
+    pid = {} if issubclass(FileLock, SoftFileLock) else {"on_acquired": _write_pid}
+    lock = FileLock(key / LOCK_NAME, blocking=wait, thread_local=False, **pid)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip()
-        os.close(fd)
+        lock.acquire()
+    except Timeout:
+        holder = _holder(key / LOCK_NAME)
         raise BusyRunDirError(
             f"{directory}: another harness process{f' (pid {holder})' if holder else ''} is running in this "
             "directory now. Wait for it to finish, or run in another directory (hydra.run.dir=PATH).") from None
-    except BaseException:
-        os.close(fd)
-        raise
+    _held[key] = lock
+
+
+def _write_pid(fd: int) -> None:
+    """The holder's pid in its lock file, for the message another process gets."""
     os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _held[key] = fd
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, str(os.getpid()).encode())
+
+
+def _holder(path: Path) -> str:
+    if issubclass(FileLock, SoftFileLock):
+        return ""
+    try:
+        return path.read_bytes()[:32].decode(errors="replace").strip()
+    except OSError:  # Windows: the holder's lock covers the bytes
+        return ""
 
 
 def _name(results: dict) -> str:

@@ -1,12 +1,12 @@
 """Runs composed from the real configs: outputs, schema, the generation cache, bad configs, and the
 run directory's lock and finished-run checks."""
 
-import fcntl
 import json
 import os
 import threading
 
 import pytest
+from filelock import FileLock, Timeout
 from hydra import compose, initialize_config_dir
 
 from harness.config import CONF_DIR
@@ -166,23 +166,21 @@ def test_metric_stats_have_a_bootstrap_interval_over_articles(tmp_path, cache_di
 # holds at write time too.
 
 def _lock_is_free(directory) -> bool:
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR)
+    lock = FileLock(directory / LOCK_NAME, blocking=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
+        lock.acquire()
+    except Timeout:
         return False
-    finally:
-        os.close(fd)
+    lock.release()
+    return True
 
 
-def _hold_lock(directory, pid: bytes = b"") -> int:
+def _hold_lock(directory, pid: bytes = b"") -> FileLock:
     """Take the directory's lock as another process would (another descriptor), writing its pid."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, pid)
-    return fd
+    lock = FileLock(directory / LOCK_NAME, on_acquired=lambda fd: os.write(fd, pid))
+    lock.acquire()
+    return lock
 
 
 def test_a_run_never_replaces_results_another_process_completed_meanwhile(tmp_path, cache_dir, monkeypatch):
@@ -209,7 +207,7 @@ def test_a_run_never_replaces_results_another_process_completed_meanwhile(tmp_pa
 
 def test_publishing_waits_for_the_lock_then_looks_again(tmp_path):
     out = tmp_path / "run"
-    fd = _hold_lock(out)  # another process is publishing right now
+    held = _hold_lock(out)  # another process is publishing right now
     outcome = []
 
     def publish():
@@ -224,7 +222,7 @@ def test_publishing_waits_for_the_lock_then_looks_again(tmp_path):
     thread.join(0.5)
     assert thread.is_alive() and not (out / "results.json").exists()  # waiting for the lock
     (out / "results.json").write_text(json.dumps({"status": "completed", "run": {"name": "first"}}))
-    os.close(fd)
+    held.release()
     thread.join(30)
     assert outcome == ["first"]
     assert json.loads((out / "results.json").read_text())["run"]["name"] == "first"
@@ -245,15 +243,49 @@ def test_a_failed_or_cut_short_results_file_is_not_a_finished_run(tmp_path):
 
 def test_a_directory_another_process_runs_in_is_refused_naming_its_pid(tmp_path):
     out = tmp_path / "run"
-    fd = _hold_lock(out, b"4242")
+    held = _hold_lock(out, b"4242")
     try:
         with pytest.raises(BusyRunDirError) as raised:
             check_run_dir(out)
     finally:
-        os.close(fd)
+        held.release()
     assert str(raised.value) == (f"{out}: another harness process (pid 4242) is running in this directory now. "
                                  "Wait for it to finish, or run in another directory (hydra.run.dir=PATH).")
     check_run_dir(out)  # free again: this process takes it
     assert not _lock_is_free(out)
     release(out)
     assert _lock_is_free(out)
+
+
+def test_the_run_directory_and_cache_locks_need_no_fcntl(tmp_path):
+    """Windows has no ``fcntl``: with it unimportable, every module a sweep's locks go through still
+    imports, and a run directory's lock and a cache key's lock are taken, refused while held, released."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules["fcntl"] = None  # import fcntl raises ImportError, as on Windows
+import warnings; warnings.simplefilter("ignore")  # filelock: "only soft file lock is available"
+from pathlib import Path
+import harness.app, harness.review
+from harness.io import file_lock
+from filelock import FileLock, Timeout
+from harness.run_dir import LOCK_NAME, check_run_dir, publish_results
+from harness.systems.generation_cache import GenerationCache
+out = Path({str(tmp_path / "run")!r})
+check_run_dir(out)
+try:
+    FileLock(out / LOCK_NAME, blocking=False).acquire()
+    raise SystemExit("the run directory's lock was taken twice")
+except Timeout:
+    pass
+with GenerationCache({str(tmp_path / "cache")!r}).lock("k"), file_lock(out / "marks.lock"):
+    pass
+publish_results(out, {{"status": "completed"}})
+print("ok", "fcntl" in sys.modules and sys.modules["fcntl"] is None)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["ok", "True"]
+    assert json.loads((tmp_path / "run" / "results.json").read_text()) == {"status": "completed"}

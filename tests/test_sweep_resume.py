@@ -2,12 +2,13 @@
 a sweep finishes only its unfinished jobs and leaves the finished ones untouched; a single run
 into a finished directory refuses, naming hydra.run.dir; default directories never collide."""
 
-import fcntl
 import json
 import os
 import re
 import subprocess
 import sys
+
+from filelock import FileLock
 
 from harness.run_dir import LOCK_NAME
 
@@ -113,12 +114,12 @@ def test_a_sweep_skips_a_job_another_process_is_running_and_a_rerun_finishes_it(
     args = ("run", "-m", "system=lead3", "system.k=1,2", "decoding=greedy", "metrics=[rouge]", "progress=false",
             f"hydra.sweep.dir={sweep}")
     (sweep / "1").mkdir(parents=True)
-    fd = os.open(sweep / "1" / LOCK_NAME, os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # another process is running job 1
+    held = FileLock(sweep / "1" / LOCK_NAME)
+    held.acquire()  # another process is running job 1
     try:
         busy = harness(*args, cache_dir=tmp_path / "cache")
     finally:
-        os.close(fd)
+        held.release()
     assert busy.returncode == 0, busy.stderr[-3000:]
     assert (f"skipped {sweep / '1'}: another harness process is running this job now; rerun the sweep into this "
             "hydra.sweep.dir once it ends to list it") in busy.stdout

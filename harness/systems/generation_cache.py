@@ -8,7 +8,7 @@ of the wrong type, a directory in its place) is reported in one warning, moved a
 regenerated. A cache directory that cannot be written stops the run with `StorageError` (the path,
 the reason, ``cache_dir=``).
 Workers sharing one cache (a sweep on several processes or machines with a shared file system)
-take a per-key lock (``fcntl.flock`` on ``locks/<key>.lock``) before generating, and look again
+take a per-key lock (`harness.io.file_lock` on ``locks/<key>.lock``) before generating, and look again
 once they hold it: one worker generates each summary, the others wait and read it.
 """
 
