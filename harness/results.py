@@ -27,16 +27,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.schema import DAMAGED, ResultsError, check_baseline, check_results, check_scores_row
 from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES, Interval, bootstrap_mean
 from harness.stats.bootstrap import paired_difference as paired_interval
 
 SCHEMA_VERSION = "2.0"
 BASELINE_KIND = "harness-baseline"
-
-
-class ResultsError(HarnessError):
-    """Results that cannot be read or compared; names the file and what is wrong."""
 
 
 @dataclass
@@ -201,32 +197,22 @@ def check_schema(data: dict, where) -> None:
                            "refresh the baseline with harness gate --update-baseline)")
 
 
-def _require(data: dict, where, *paths: str) -> None:
-    for dotted in paths:
-        node = data
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ResultsError(f"{where}: missing {dotted!r}; the file is incomplete or not a harness "
-                                   "results file: rerun the run that wrote it")
-            node = node[part]
-
-
 def read_results(directory: Path) -> dict:
-    """A run directory's results.json, checked: schema version, and for a completed run the keys
-    every reader relies on."""
+    """A run directory's results.json, checked: schema version, and its shape (harness.schema:
+    for a completed run every field its readers use, typed, numbers finite)."""
     path = Path(directory) / "results.json"
     results = read_json(path)
     check_schema(results, path)
-    if results.get("status") == "completed":
-        _require(results, path, "run.name", "run.identity_sha256", "run.setup_sha256", "run.data_sha256",
-                 "metric_info", "metric_stats", "generation")
+    check_results(results, path)
     return results
 
 
-def read_scores(directory: Path) -> tuple[dict[str, dict], dict[str, str]]:
-    """(article id -> scores, article id -> content SHA-256) from a run directory's scores.jsonl."""
+def read_scores(directory: Path, columns=()) -> tuple[dict[str, dict], dict[str, str]]:
+    """(article id -> scores, article id -> content SHA-256) from a run directory's scores.jsonl,
+    each row checked (harness.schema: the run's declared ``columns`` and every other number in it
+    finite or null); an article scored twice is a damaged file."""
     path = Path(directory) / "scores.jsonl"
-    out, hashes = {}, {}
+    out, hashes, lines_of = {}, {}, {}
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except OSError as e:
@@ -236,11 +222,17 @@ def read_scores(directory: Path) -> tuple[dict[str, dict], dict[str, str]]:
             continue
         try:
             row = json.loads(line)
-            out[row["article_id"]] = dict(row["scores"])
-            hashes[row["article_id"]] = row["article_sha256"]
-        except (ValueError, KeyError, TypeError, RecursionError) as e:
+        except (ValueError, RecursionError) as e:
             raise ResultsError(f"{path}, line {number}: not a scores row ({type(e).__name__}: {e}); "
                                "rerun the run that wrote it") from None
+        check_scores_row(row, columns, f"{path}, line {number}")
+        article = row["article_id"]
+        if article in lines_of:
+            raise ResultsError(f"{path}, line {number}: article {article!r} is scored again (first at line "
+                               f"{lines_of[article]}); {DAMAGED}")
+        lines_of[article] = number
+        out[article] = dict(row["scores"])
+        hashes[article] = row["article_sha256"]
     return out, hashes
 
 
@@ -346,7 +338,8 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
     for path in map(Path, paths):
         if path.is_file():
             for run in read_baseline(path):
-                runs.setdefault(run.key, run).source = runs[run.key].source or str(path)
+                kept = runs.setdefault(run.key, run)
+                kept.source = kept.source or str(path)
             continue
         for directory in run_dirs(path):
             results = read_results(directory)
@@ -357,7 +350,7 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
                     raise ResultsError(f"{directory}: the run did not complete ({entry['error']})")
                 failed.append(entry)
                 continue
-            _add(runs, results, directory, *read_scores(directory), source=str(path))
+            _add(runs, results, directory, *read_scores(directory, results["metric_info"]), source=str(path))
     out = list(runs.values())
     assign_labels(out)
     return RunSet(out, failed)
@@ -493,11 +486,9 @@ def read_baseline(path: Path) -> list[Run]:
         raise ResultsError(f"{path} is not a baseline file (kind {data.get('kind')!r}); give a run directory, "
                            "a sweep directory or a file written by harness gate --update-baseline")
     check_schema(data, path)
+    check_baseline(data, path)
     runs = []
-    for i, entry in enumerate(data.get("runs") or []):
-        where = f"{path}, run {i + 1}"
-        _require(entry, where, "name", "scores", "articles", "results.run.identity_sha256", "results.run.setup_sha256",
-                 "results.run.data_sha256", "results.metric_info")
+    for entry in data.get("runs") or []:
         results = entry["results"]
         summaries = entry.get("summaries")
         runs.append(Run(name=entry["name"], key=group_key(results["run"]), setup=results["run"]["setup_sha256"],

@@ -132,9 +132,9 @@ def test_nan_scores_exit_2_naming_metric_and_article(runs, capsys, tmp_path):
     row["scores"]["rouge/rougeLsum_f"] = float("nan")
     (broken / "scores.jsonl").write_text(json.dumps(row) + "\n")
     code, out, err = gate(capsys, "--baseline", runs / "lead3", "--candidate", broken)
-    assert code == 2 and "PASSED" not in out
-    assert ("metric 'rouge/rougeLsum_f' is not a finite number in the candidate's scores of 1 articles "
-            f"({SEED_ID}: nan)") in err
+    assert code == 2 and "PASSED" not in out  # refused where read (harness.schema), naming file, line and field
+    assert (f"{broken / 'scores.jsonl'}, line 1: field 'scores.rouge/rougeLsum_f' should be a finite number "
+            "(NaN and infinities are not scores), got float nan") in err
 
 
 def test_lower_is_better_metrics_fail_when_they_rise():
@@ -168,7 +168,7 @@ def test_different_article_sets_exit_2_and_say_which(runs, capsys):
 @pytest.mark.parametrize("content, message", [
     ("{not json", "results.json: not valid JSON"),
     ("[1, 2]", "results.json: expected a JSON object, found list"),
-    ('{"schema_version": "2.0", "status": "completed"}', "results.json: missing 'run.name'"),
+    ('{"schema_version": "2.0", "status": "completed"}', "results.json: missing 'run'"),
 ])
 def test_malformed_results_exit_2_naming_the_file(runs, capsys, tmp_path, content, message):
     broken = copy_run(runs, "lead3_again", tmp_path / "broken")
