@@ -244,7 +244,9 @@ def compare(args: list[str]) -> int:
     parser.add_argument("--reference", help="the run the differences are to: its label or a unique part of it "
                                             "(default: the top run)")
     parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
-    parser.add_argument("--marks", help="editors' marks exported from report.html: report agreement with them")
+    parser.add_argument("--marks", help="editors' marks (harness review's marks.json, or exported from report.html): "
+                                        "agreement of the metrics with them, each consistency scorer's flag "
+                                        "precision against their sentence verdicts, and the editors' agreement")
     parser.add_argument("--out", help="write compare.{md,csv,json} and report.html here")
     parser.add_argument("--n-resamples", type=int, default=10_000,
                         help="resamples of the paired differences (each run's own interval is the one its "
@@ -259,20 +261,26 @@ def compare(args: list[str]) -> int:
             raise HarnessError(f"no completed run under {', '.join(options.paths)}")
         board = cmp.compare(runs, options.metric, options.sort_by, options.reference,
                             n_resamples=options.n_resamples)
-        agreement = None
+        agreement = review = None
         if options.marks:
-            agreement = cmp.agreement_with_marks(runs, cmp.read_marks(options.marks), board["metrics"])
-            board["agreement_with_marks"] = agreement
+            marks = cmp.read_marks(options.marks)
+            agreement = cmp.agreement_with_marks(runs, marks, board["metrics"])
+            review = cmp.marks_review(runs, marks)
+            board["agreement_with_marks"], board["marks_review"] = agreement, review
+            board["warnings"] += review["warnings"]
     except (HarnessError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rendered = {"table": lambda: cmp.render_terminal(board, agreement),
-                "markdown": lambda: cmp.render_markdown(board, agreement),
+    if options.format in ("csv", "json"):  # the table and Markdown carry the warnings; say them here too
+        for warning in (review or {}).get("warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
+    rendered = {"table": lambda: cmp.render_terminal(board, agreement, review),
+                "markdown": lambda: cmp.render_markdown(board, agreement, review),
                 "csv": lambda: cmp.render_csv(board), "json": lambda: json.dumps(board, indent=2) + "\n"}
     print(rendered[options.format](), end="")
     if options.out:
         out = Path(options.out)
-        cmp.write_comparison(out, runs=runs, board=board, agreement=agreement)
+        cmp.write_comparison(out, runs=runs, board=board, agreement=agreement, review=review)
         print(f"written: {out / 'compare.md'}, compare.csv, compare.json, report.html")
     return 0
 

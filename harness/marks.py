@@ -65,9 +65,9 @@ def normalize(mark, where: str = "mark") -> dict:
     """One mark of a marks file (any version) in version 3's shape: every field there (``None``
     where a legacy mark has none), or ValueError naming ``where`` and what is wrong."""
     if not isinstance(mark, dict):
-        raise ValueError(f"{where} must be an object with run_key, article_id and mark, got {type(mark).__name__}")
+        raise ValueError(f"{where} must be an object with run, article_id and mark, got {type(mark).__name__}")
     if mark.get("mark") not in CHOICES:
-        raise ValueError(f"{where} has mark {mark.get('mark')!r}: expected 'accept', 'reject' or null")
+        raise ValueError(f"{where} has mark {mark.get('mark')!r}: expected 'accept' or 'reject'")
     editor = mark.get("editor")
     if not isinstance(editor, (str, type(None))):
         raise ValueError(f"{where} has editor {editor!r}: expected the editor's name (text)")
@@ -102,7 +102,7 @@ def parse_marks(data) -> list[dict]:
     if isinstance(data, dict) and "marks" in data:
         data = data["marks"]
     elif isinstance(data, dict) or not isinstance(data, list):
-        raise ValueError('expected {"marks": [...]} as harness review saves it and report.html exports it')
+        raise ValueError('expected {"marks": [...]} as report.html exports it')
     if not isinstance(data, list):
         raise ValueError(f'"marks" must be a list, got {type(data).__name__}')
     return [normalize(m, f"mark {i}") for i, m in enumerate(data, 1)]

@@ -19,6 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.marks import (
+    ARTICLE_CHANGED,
+    CHANGED,
+    SUMMARY_CHANGED,
+    Summaries,
+    SummaryRef,
+    is_legacy,
+    latest,
+    normalize,
+    parse_marks,
+    text_sha256,
+)
+from harness.reports import details
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
 from harness.results import (
@@ -29,17 +42,19 @@ from harness.results import (
     display_name,
     find_run,
     headline_metrics,
+    is_number,
     load_runs,
     merged_metric_info,
     paired_difference,
     rank_value,
+    run_summaries,
 )
-from harness.stats.agreement import bootstrap_clusters, spearman
+from harness.stats.agreement import bootstrap_clusters, cohen_kappa, krippendorff_alpha_nominal, spearman
 from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES
 from harness.text.visible import visible
 
 __all__ = ["CompareError", "load_runs", "compare", "check_n_resamples", "read_marks", "agreement_with_marks",
-           "render_markdown", "render_terminal",
+           "marks_review", "render_markdown", "render_terminal",
            "render_csv", "write_comparison"]
 
 
@@ -62,9 +77,10 @@ def check_n_resamples(n_resamples) -> None:
 
 
 def read_marks(path) -> list[dict]:
-    """The editors' marks in ``path`` (as report.html exports them: ``{"marks": [...]}``, or the bare
-    list; or ``harness review``'s marks.json, version 2, whose marks name their ``editor``); every
-    problem is an error naming the file and, for a bad mark, its position."""
+    """The editors' marks in ``path``: ``harness review``'s marks.json (version 3, or 1 and 2) or
+    report.html's export (``{"marks": [...]}``, or the bare list), each in version 3's shape
+    (`harness.marks.normalize`); every problem is an error naming the file and, for a bad mark, its
+    position."""
     import json
 
     where = f"--marks {path}"
@@ -82,21 +98,10 @@ def read_marks(path) -> list[dict]:
     except (RecursionError, ValueError) as e:  # nesting too deep, an integer too long to read
         reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
         raise CompareError(f"{where}: not a marks file exported from report.html (unreadable JSON: {reason})") from None
-    if isinstance(data, dict) and "marks" in data:
-        data = data["marks"]
-    elif isinstance(data, dict) or not isinstance(data, list):
-        raise CompareError(f'{where}: expected {{"marks": [...]}} as report.html exports it')
-    if not isinstance(data, list):
-        raise CompareError(f'{where}: "marks" must be a list, got {type(data).__name__}')
-    for i, mark in enumerate(data, 1):
-        if not isinstance(mark, dict):
-            raise CompareError(f"{where}: mark {i} must be an object with run, article_id and mark, "
-                               f"got {type(mark).__name__}")
-        if mark.get("mark") not in ("accept", "reject", None):
-            raise CompareError(f"{where}: mark {i} has mark {mark.get('mark')!r}: expected 'accept' or 'reject'")
-        if not isinstance(mark.get("editor", ""), (str, type(None))):
-            raise CompareError(f"{where}: mark {i} has editor {mark.get('editor')!r}: expected the editor's id (text)")
-    return data
+    try:
+        return parse_marks(data)
+    except ValueError as e:
+        raise CompareError(f"{where}: {e}") from None
 
 
 def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | None = None,
@@ -188,29 +193,77 @@ def verdicts(board: dict) -> list[str]:
     return lines
 
 
-def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str], *, seed: int = 0,
+def _flagged(verdict: dict) -> bool:
+    """A scorer flags a sentence when it says so (``flagged``); older runs have only ``supported``
+    (the page's rule, harness/reports/html.py)."""
+    flagged = verdict.get("flagged")
+    return bool(flagged) if flagged is not None else not verdict.get("supported", True)
+
+
+def comparison_summaries(runs: list[Run]) -> Summaries:
+    """Every summary of these runs, to place marks on: run identity, article, the SHA-256 of the
+    summary's text (None where the run keeps no text: a baseline written before baselines kept
+    summaries) and of the article, and the sentences the scorers judged (as the page numbers them)."""
+    refs = []
+    for run in runs:
+        try:
+            texts = run_summaries(run) or {}
+        except HarnessError:  # a directory without its summaries.jsonl: marks land by run and article
+            texts = {}
+        for article_id, scores in run.scores.items():
+            text = texts.get(article_id)
+            first = next(iter(details.sentences(scores).values()), [])
+            refs.append(SummaryRef(run.label, str(run.key[0]), article_id,
+                                   text_sha256(text) if isinstance(text, str) else None,
+                                   run.articles.get(article_id) or None,
+                                   tuple(str(v.get("sentence", "")) for v in first if isinstance(v, dict))))
+    return Summaries(refs)
+
+
+def place_marks(runs: list[Run], marks: list) -> tuple[list[tuple[SummaryRef, dict]], dict[str, int]]:
+    """(summary, mark) of every mark that lands on a summary of these runs, one per editor and
+    summary (their last; a version 3 mark over a legacy one), and why the others do not (reason ->
+    count; see `harness.marks.Summaries.place`). Marks that are not marks are skipped."""
+    normalized = []
+    for mark in marks:
+        try:
+            normalized.append(normalize(mark))
+        except ValueError:
+            continue
+    normalized = sorted(latest(normalized), key=lambda m: not is_legacy(m))  # legacy first: a v3 one wins
+    summaries = comparison_summaries(runs)
+    placed: dict[tuple, tuple[SummaryRef, dict]] = {}
+    reasons: dict[str, int] = {}
+    for mark in normalized:
+        ref, reason = summaries.place(mark)
+        if ref is None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            continue
+        placed.pop((mark["editor"], ref.key), None)
+        placed[(mark["editor"], ref.key)] = (ref, mark)
+    return list(placed.values()), reasons
+
+
+def agreement_with_marks(runs: list[Run], marks: list, metrics: list[str], *, seed: int = 0,
                          n_resamples: int = 1000) -> dict:
     """Spearman correlation, per metric, between its per-summary score and the editors' marks
     (accept = 1, reject = 0) over the marked summaries of these runs, with a 95% bootstrap interval
     (``ci95``) that resamples articles (all marked summaries of one article together; seeded).
     Each summary counts once (``n`` is the number of marked summaries): one mark per editor (their
-    last one), and a summary several editors marked takes the share of them that accepted it."""
-    by_name = {r.label: r for r in runs}
-    last: dict[tuple, float] = {}  # (editor, run, article) -> the editor's last mark of the summary
-    for m in marks:
-        if (isinstance(m, dict) and m.get("mark") in ("accept", "reject") and m.get("run") in by_name
-                and m.get("article_id") in by_name[m["run"]].scores):
-            key = (m.get("editor") or "", m["run"], m["article_id"])
-            last.pop(key, None)  # the later mark wins, and takes the later place
-            last[key] = 1.0 if m["mark"] == "accept" else 0.0
-    votes: dict[tuple[str, str], list[float]] = {}
-    for (_, run, article), label in last.items():
-        votes.setdefault((run, article), []).append(label)
-    labelled = [(run, article, sum(v) / len(v)) for (run, article), v in votes.items()]
+    last one), and a summary several editors marked takes the share of them that accepted it. A
+    mark of a summary or article that changed since it was made is left out (`place_marks`)."""
+    by_label = {r.label: r for r in runs}
+    votes: dict[tuple, list[float]] = {}
+    refs: dict[tuple, SummaryRef] = {}
+    for ref, mark in place_marks(runs, marks)[0]:
+        if mark["mark"] in ("accept", "reject"):
+            votes.setdefault(ref.key, []).append(1.0 if mark["mark"] == "accept" else 0.0)
+            refs[ref.key] = ref
+    labelled = [(refs[key], sum(v) / len(v)) for key, v in votes.items()]
     out = {}
     for metric in metrics:
-        scored = [(a, by_name[r].scores[a].get(metric), y) for r, a, y in labelled]
-        scored = [(a, float(x), y) for a, x, y in scored if isinstance(x, (int, float))]
+        scored = [(ref.article_id, by_label[ref.run].scores[ref.article_id].get(metric), y) for ref, y in labelled]
+        scored = [(a, float(x), y) for a, x, y in scored if is_number(x)]
         pairs = [(x, y) for _, x, y in scored]
         rho = spearman([x for x, _ in pairs], [y for _, y in pairs]) if len(pairs) > 2 else float("nan")
         out[metric] = {"spearman": None if np.isnan(rho) else rho, "n": len(pairs), "ci95": None}
@@ -225,6 +278,86 @@ def agreement_with_marks(runs: list[dict], marks: list[dict], metrics: list[str]
             _, low, high = bootstrap_clusters(list(by_article.values()), statistic, n_resamples=n_resamples, seed=seed)
             out[metric]["ci95"] = None if np.isnan(low) else [low, high]
     return out
+
+
+def flag_precision(runs: list[Run], placed: list[tuple[SummaryRef, dict]]) -> dict[str, dict]:
+    """Per consistency scorer, its flags against the editors' sentence verdicts: ``precision``,
+    the share of the flagged sentences editors judged that they judged unsupported (``n_flagged``
+    of them), and, where editors judged sentences it did not flag, ``recall``, the share of the
+    sentences judged unsupported that it flagged (``n_unsupported`` of them; None where no
+    unflagged sentence was judged). Each sentence counts once, as the share of its editors who
+    judged it unsupported. Flags are read from the run's scores (``flagged``), never from the mark."""
+    by_label = {r.label: r for r in runs}
+    judged: dict[tuple, dict[str, str]] = {}  # (summary, sentence index) -> editor -> verdict
+    refs: dict[tuple, SummaryRef] = {}
+    for ref, mark in placed:
+        for s in mark["sentences"]:
+            judged.setdefault((ref.key, s["index"]), {})[mark["editor"]] = s["verdict"]
+            refs[(ref.key, s["index"])] = ref
+    totals: dict[str, dict] = {}
+    for (key, index), verdicts in judged.items():
+        ref = refs[(key, index)]
+        unsupported = sum(v == "unsupported" for v in verdicts.values()) / len(verdicts)
+        for scorer, sentences in details.sentences(by_label[ref.run].scores.get(ref.article_id, {})).items():
+            if index >= len(sentences) or not isinstance(sentences[index], dict):
+                continue
+            t = totals.setdefault(scorer, {"flagged": [], "unflagged": []})
+            t["flagged" if _flagged(sentences[index]) else "unflagged"].append(unsupported)
+    out = {}
+    for scorer, t in sorted(totals.items()):
+        flagged, unflagged = t["flagged"], t["unflagged"]
+        caught, missed = sum(flagged), sum(unflagged)
+        recall = caught / (caught + missed) if unflagged and caught + missed > 0 else None
+        out[scorer] = {"n_flagged": len(flagged), "precision": sum(flagged) / len(flagged) if flagged else None,
+                       "n_judged": len(flagged) + len(unflagged),
+                       "n_unsupported": sum(u > 0 for u in flagged + unflagged), "recall": recall}
+    return out
+
+
+def editor_agreement(placed: list[tuple[SummaryRef, dict]]) -> dict | None:
+    """With two or more editors' accept/reject marks: Cohen's kappa per pair of editors over the
+    summaries both marked (``n``), and Krippendorff's alpha (nominal) over every editor and
+    summary; None with fewer than two editors."""
+    marks: dict[str, dict[tuple, str]] = {}
+    for ref, mark in placed:
+        if mark["mark"] in ("accept", "reject"):
+            marks.setdefault(mark["editor"], {})[ref.key] = mark["mark"]
+    if len(marks) < 2:
+        return None
+    editors = sorted(marks)
+    pairs = []
+    for i, a in enumerate(editors):
+        for b in editors[i + 1:]:
+            common = sorted(set(marks[a]) & set(marks[b]))
+            kappa = cohen_kappa([marks[a][k] for k in common], [marks[b][k] for k in common]) if common else None
+            pairs.append({"editors": [a, b], "n": len(common),
+                          "kappa": None if kappa is None or np.isnan(kappa) else kappa})
+    units: dict[tuple, list[str]] = {}
+    for editor in editors:
+        for key, choice in marks[editor].items():
+            units.setdefault(key, []).append(choice)
+    alpha = krippendorff_alpha_nominal(list(units.values()))
+    return {"editors": editors, "marked": {e: len(marks[e]) for e in editors}, "pairs": pairs,
+            "alpha": None if np.isnan(alpha) else alpha, "n_summaries": sum(len(u) >= 2 for u in units.values())}
+
+
+def marks_review(runs: list[Run], marks: list) -> dict:
+    """What the editors' marks say beyond the agreement with metrics: how many were placed, how
+    many were left out because their summary or article changed since the mark (with the
+    warning to print), each scorer's flag precision (`flag_precision`) and the editors' agreement
+    with each other (`editor_agreement`)."""
+    placed, reasons = place_marks(runs, marks)
+    changed = {r: reasons.get(r, 0) for r in CHANGED}
+    warnings = []
+    if sum(changed.values()):
+        n = sum(changed.values())
+        warnings.append(f"{n} of the editors' marks name{'s' if n == 1 else ''} summaries or articles that changed "
+                        f"since {'it was' if n == 1 else 'they were'} made ({changed[SUMMARY_CHANGED]} summary "
+                        f"changed, {changed[ARTICLE_CHANGED]} article changed): left out of the agreement and flag "
+                        "figures")
+    return {"placed": len(placed), "left_out": changed,
+            "elsewhere": sum(n for r, n in reasons.items() if r not in CHANGED),
+            "flags": flag_precision(runs, placed), "editors": editor_agreement(placed), "warnings": warnings}
 
 
 def _rho(a: dict) -> str:
@@ -271,7 +404,31 @@ def _title(board: dict) -> str:
             "by the metric's direction: ↑ higher is better, ↓ lower is better)")
 
 
-def render_markdown(board: dict, agreement: dict | None = None) -> str:
+def _share(value, n) -> str:
+    return "–" if value is None else f"{value:.3f} (n={n})"
+
+
+def _flag_rows(review: dict) -> list[list[str]]:
+    return [[scorer, _share(f["precision"], f["n_flagged"]), _share(f["recall"], f["n_unsupported"]),
+             str(f["n_judged"])] for scorer, f in review["flags"].items()]
+
+
+FLAG_HEADER = ["scorer", "precision: flagged sentences judged unsupported", "recall: judged-unsupported sentences "
+               "flagged", "sentences judged"]
+
+
+def _editor_lines(editors: dict, name=visible) -> list[str]:
+    """The editors' agreement, one line per pair and one for all; ``name`` shows an editor's name."""
+    lines = [f"Cohen's kappa, {name(a or '(unnamed)')} and {name(b or '(unnamed)')}: "
+             + ("–" if p["kappa"] is None else f"{p['kappa']:.3f}") + f" over {p['n']} summaries both marked"
+             for p in editors["pairs"] for a, b in [p["editors"]]]
+    alpha = "–" if editors["alpha"] is None else f"{editors['alpha']:.3f}"
+    lines.append(f"Krippendorff's alpha (nominal), {len(editors['editors'])} editors: {alpha} over "
+                 f"{editors['n_summaries']} summaries marked by two or more")
+    return lines
+
+
+def render_markdown(board: dict, agreement: dict | None = None, review: dict | None = None) -> str:
     header, body = _grid(board)
     lines = [f"# {escape_md(_title(board))}", "",
              table([escape_md(h) for h in header], [[escape_md(c) for c in row] for row in body]), "",
@@ -282,10 +439,17 @@ def render_markdown(board: dict, agreement: dict | None = None) -> str:
         lines += ["", "## Agreement with the editors' marks", "",
                   table(["metric", "Spearman [95% CI]", "n"], [[escape_md(m), _rho(a), str(a["n"])]
                                                                 for m, a in agreement.items()])]
+    if review and review["flags"]:
+        lines += ["", "## Flags against the editors' sentence verdicts", "",
+                  table([escape_md(h) for h in FLAG_HEADER],
+                        [[escape_md(row[0]), *row[1:]] for row in _flag_rows(review)])]
+    if review and review["editors"]:
+        lines += ["", "## Agreement between editors", "",
+                  *[f"- {x}" for x in _editor_lines(review["editors"], escape_md)]]
     return "\n".join(lines) + "\n"
 
 
-def render_terminal(board: dict, agreement: dict | None = None) -> str:
+def render_terminal(board: dict, agreement: dict | None = None, review: dict | None = None) -> str:
     header, body = _grid(board)
     lines = [visible(_title(board)), aligned(header, body), "", *map(visible, board["verdicts"])]
     lines += [f"warning: {visible(w)}" for w in board["warnings"]]
@@ -294,6 +458,11 @@ def render_terminal(board: dict, agreement: dict | None = None) -> str:
         for metric, a in agreement.items():
             rho = _rho(a)
             lines.append(f"  {visible(metric)}: {rho} (n={a['n']})")
+    if review and review["flags"]:
+        lines += ["", "flags against the editors' sentence verdicts:",
+                  aligned(FLAG_HEADER, [[visible(c) for c in row] for row in _flag_rows(review)])]
+    if review and review["editors"]:
+        lines += ["", "agreement between editors:", *[f"  {x}" for x in _editor_lines(review["editors"])]]
     return "\n".join(lines) + "\n"
 
 
@@ -312,7 +481,8 @@ def render_csv(board: dict) -> str:
 
 
 def write_comparison(directory: Path, sort_by: str | None = None, *, paths=None, metrics=None,
-                     reference: str | None = None, agreement: dict | None = None, runs=None, board=None) -> dict:
+                     reference: str | None = None, agreement: dict | None = None, runs=None, board=None,
+                     review: dict | None = None) -> dict:
     """compare.md, compare.csv, compare.json and report.html in ``directory`` for the runs under
     ``paths`` (default: ``directory`` itself, a sweep)."""
     from harness.io import write_json_atomic, write_text_atomic
@@ -321,7 +491,7 @@ def write_comparison(directory: Path, sort_by: str | None = None, *, paths=None,
     directory = Path(directory)
     runs = runs or load_runs(paths or [directory]).runs
     board = board or compare(runs, metrics, sort_by, reference)
-    write_text_atomic(directory / "compare.md", render_markdown(board, agreement))
+    write_text_atomic(directory / "compare.md", render_markdown(board, agreement, review))
     write_text_atomic(directory / "compare.csv", render_csv(board))
     write_json_atomic(directory / "compare.json", board)
     write_html_report(runs, board, directory / "report.html")
