@@ -36,6 +36,8 @@ commands:
                          how well consistency scorers agree with human labels
                          (formats qags, summac, summeval; detected when not given);
                          --out keeps every score, the split and the data's hash
+  meta-eval --marks DIR/marks.json [--runs DIR ...] [--metrics A,B] [--split none|half] [--out DIR]
+                         the same on the editors' sentence verdicts (harness review)
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
                          the same for coverage matchers (REALSumm format)
 
@@ -313,8 +315,13 @@ def meta_eval(args: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="harness meta-eval", description="Agreement of scorers with human labels.")
     parser.add_argument("--task", choices=["consistency", "coverage"], default="consistency")
-    parser.add_argument("--data", required=True, nargs="+",
+    parser.add_argument("--data", nargs="+",
                         help="annotated file (--split lodo: three or more, one per data set)")
+    parser.add_argument("--marks", help="harness review's marks.json as sentence-level labels (consistency): each "
+                                        "sentence editors judged is one example, consistent = supported; default "
+                                        "--split none (each scorer's shipped threshold)")
+    parser.add_argument("--runs", nargs="+", help="--marks: the run or sweep directories the marks were made on "
+                                                  "(default: the marks file's directory)")
     parser.add_argument("--format", choices=["qags", "summac", "summeval", "realsumm"],
                         help="the file's format (consistency: detected from its fields when not given)")
     parser.add_argument("--metrics", help="comma-separated conf/metrics names (default: every offline scorer "
@@ -349,6 +356,15 @@ def meta_eval(args: list[str]) -> int:
     options = parser.parse_args(args)
     if options.dev and options.split not in (None, "given"):
         parser.error(f"--dev gives the val cut of --split given, not of --split {options.split}")
+    if options.marks:
+        if options.data or options.dev or options.task != "consistency" or options.split == "lodo":
+            parser.error("--marks is labelled data of its own: give it without --data, --dev, --task coverage or "
+                         "--split lodo")
+        options.data, options.split = [options.marks], options.split or "none"
+    elif not options.data:
+        parser.error("give --data FILE (an annotated file) or --marks FILE (harness review's marks.json)")
+    elif options.runs:
+        parser.error("--runs names the runs of --marks")
     split_mode = "given" if options.dev else options.split or "half"
     if split_mode == "lodo":
         return _meta_eval_lodo(parser, options)
@@ -382,7 +398,14 @@ def meta_eval(args: list[str]) -> int:
             from harness.meta_eval import consistency
             from harness.meta_eval.consistency_data import read_consistency
 
-            fmt, examples = read_consistency(options.data, options.format)
+            note = None
+            if options.marks:
+                from harness.meta_eval.marks_data import describe, read_marks_examples
+
+                examples, read = read_marks_examples(options.marks, options.runs or [Path(options.marks).parent])
+                fmt, note = "marks", describe(read)
+            else:
+                fmt, examples = read_consistency(options.data, options.format)
             examples = examples[:options.limit]
             if options.dev:  # the second file is the val cut, every row of --data is test
                 from dataclasses import replace
@@ -396,7 +419,7 @@ def meta_eval(args: list[str]) -> int:
             dataset = consistency.dataset_name(examples, options.dataset)
             results = consistency.run({name: load_metric(name) for name in names}, examples, split=split,
                                       seed=options.seed, n_resamples=options.n_resamples, outputs=outputs)
-            text = consistency.render(results, options.data, fmt, split, dataset)
+            text = consistency.render(results, options.data, fmt, split, dataset) + (f"\n{note}\n" if note else "")
             data = consistency.data_record([options.data, options.dev])
             audit = (examples, split, results, outputs, data, fmt, dataset)
             if options.save_composite:

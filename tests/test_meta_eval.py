@@ -199,3 +199,68 @@ def test_meta_eval_command_split_given_and_dev_file(tmp_path):
     assert [r["scorer"] for r in results] == ["consistency_entity", "consistency_embedding"]
     assert results[0]["tuned_threshold"] == 0.583 and results[0]["n_test"] == 10
     assert results[0]["balanced_accuracy"][0] == 1.0
+
+
+# --- meta-eval --marks: the editors' sentence verdicts (harness review's marks.json) as labelled data
+
+
+def test_marks_sentence_verdicts_become_labelled_examples(tmp_path):
+    from harness.meta_eval.marks_data import marks_examples
+    from harness.metrics.consistency.base import article_text
+    from harness.results import read_references
+
+    from .test_review import make_runs, mark
+
+    runs = make_runs(tmp_path)
+    marks = [mark("bad", "a1", "reject", sentences=[(0, "unsupported")]),
+             mark("bad", "a2", sentences=[(0, "unsupported")]),
+             mark("good", "a1", sentences=[(0, "supported"), (1, "supported")]),
+             {**mark("good", "a1", sentences=[(1, "unsupported")]), "editor": "bob"},  # 1 of 2: a tie, left out
+             mark("good", "a2", sentences=[(0, "supported")]),
+             mark("third", "a1", sentences=[(0, "supported")], summary_sha256="0" * 64)]  # changed: left out
+    marks = [{"editor": "alice", **m} if "editor" not in m else m for m in marks]
+    examples, read = marks_examples(runs, marks)
+    assert read == {"sentences": 4, "ties": 1, "no_article": 0, "left_out": {"summary changed": 1,
+                                                                            "article changed": 0}}
+    by_sentence = {e.summary: e for e in examples}
+    assert {s: e.label for s, e in by_sentence.items()} == {
+        "Police said 40 officers died in Moscow.": 0, "Snow closed schools in Paris.": 0,
+        "Russia sent troops on Thursday.": 1, "Snow closed schools in Boston.": 1}
+    references = {a.id: article_text(a) for a in read_references(tmp_path / "runs" / "bad")}
+    assert by_sentence["Snow closed schools in Paris."].article == references["a2"]
+    assert by_sentence["Snow closed schools in Paris."].doc_id == "a2"  # the bootstrap resamples articles
+    assert all(e.sentences == (e.summary,) for e in examples)
+    (result,) = run({"entity": EntityPrecision(0.583)}, examples, split="none", n_resamples=50)
+    # "40", "Moscow" and "Paris" are not in their articles; "Russia", "Thursday" and "Boston" are.
+    assert result["n_test"] == 4 and result["n_test_consistent"] == 2 and result["roc_auc"][0] == 1.0
+    assert result["tuned_threshold"] == 0.583 and result["balanced_accuracy"][0] == 1.0
+
+
+def test_meta_eval_command_reads_a_marks_file(tmp_path, cache_dir, four_articles):
+    import hashlib
+
+    from harness.run import run as run_harness
+
+    from .test_run import config
+
+    run_harness(config("system=lead3", f"data.path={four_articles}", "metrics=[consistency_entity]"),
+                tmp_path / "review" / "0")
+    results = json.loads((tmp_path / "review" / "0" / "results.json").read_text())
+    scores = {r["article_id"]: r for r in map(json.loads, (tmp_path / "review" / "0" / "scores.jsonl").open())}
+    summaries = [json.loads(line) for line in (tmp_path / "review" / "0" / "summaries.jsonl").open()]
+    marks = [{"editor": "alice", "run": "lead-3", "run_key": results["run"]["identity_sha256"],
+              "article_id": s["article_id"], "article_sha256": scores[s["article_id"]]["article_sha256"],
+              "summary_sha256": hashlib.sha256(s["text"].encode()).hexdigest(), "mark": None, "note": "",
+              "sentences": [{"index": 0, "text": "", "verdict": "supported" if i % 2 else "unsupported"}]}
+             for i, s in enumerate(summaries)]
+    path = tmp_path / "review" / "marks.json"
+    path.write_text(json.dumps({"version": 3, "marks": marks}))
+    done = harness("meta-eval", "--marks", str(path), "--metrics", "consistency_entity", "--n-resamples", "20",
+                   "--out", str(tmp_path / "out"), cache_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(format marks; split none" in done.stdout and "| consistency_entity | none |" in done.stdout
+    assert "4 sentences the editors judged (label: consistent = supported)." in done.stdout
+    (result,) = json.loads((tmp_path / "out" / "meta_eval.json").read_text())["results"]
+    assert result["n_test"] == 4 and result["n_test_consistent"] == 2 and result["tuned_threshold"] == 0.583
+    refused = harness("meta-eval", "--marks", str(path), "--data", str(path), cache_dir=tmp_path)
+    assert refused.returncode == 2 and "without --data" in refused.stderr
