@@ -314,9 +314,9 @@ BAD_DATA = [
     ("the same .txt name in two cases", {"a.txt": "T\n* b\n\nB.", "a.TXT": "T\n* b\n\nB."},
      "duplicate article id (first at {d}/a.TXT) (file '{d}/a.txt', record 'a', field 'id')"),
     ("an empty directory", {},
-     "directory holds no reference files (.txt, .jsonl, .json, .csv, .parquet) (file '{d}')"),
+     "directory holds no reference files (.txt, .jsonl, .json, .csv, .parquet, .arrow) (file '{d}')"),
     ("a directory of other files", {"notes.md": "x", ".hidden.jsonl": _rows(GOOD), "a.jsonl~": "x"},
-     "directory holds no reference files (.txt, .jsonl, .json, .csv, .parquet); skipped: .hidden.jsonl, "
+     "directory holds no reference files (.txt, .jsonl, .json, .csv, .parquet, .arrow); skipped: .hidden.jsonl, "
      "a.jsonl~, notes.md (file '{d}')"),
     ("a sub-directory named like a data file", {"a.jsonl": _rows(GOOD), "more.jsonl/": None},
      "a sub-directory named like a reference file: directories are read one level deep; move its files up, or "
@@ -390,7 +390,7 @@ def test_odd_but_legal_data_is_read_exactly(tmp_path, caplog):
         ("0", "", ("Eight died.",)), ("1", "", ("h1",)), ("01", "T2", ("h2", "h3")),
         ("c", "Title", ("bullet",)), ("d.csv#0", "", ("h",))]
     assert (f"data directory {tmp_path}: skipped 4 entries that are hidden or not reference files (.txt, .jsonl, "
-            ".json, .csv, .parquet): .a.jsonl.swp, README.md, a.jsonl~, sub") in caplog.text
+            ".json, .csv, .parquet, .arrow): .a.jsonl.swp, README.md, a.jsonl~, sub") in caplog.text
     (single,) = load_articles(str(tmp_path / "d.csv"))
     assert single.id == "#0"
 

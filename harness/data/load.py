@@ -2,7 +2,10 @@
 
 Local ``.txt`` files are the raw "title / • bullets / body" format; ``.jsonl``/``.json`` and
 ``.csv`` are read here, line by line where the format allows, so that errors name the line;
-``.parquet`` files and hub ids go through `datasets`. Suffixes match in any case (``.JSONL``).
+``.parquet`` files, ``.arrow`` files (datasets' Arrow stream files: ``Dataset.from_file``),
+directories written by ``save_to_disk`` (a ``Dataset``, or a ``DatasetDict`` whose split
+``split`` is read) and hub ids go through `datasets`. A hub id is looked up in the local
+`datasets` cache first when the Hub cannot be reached. Suffixes match in any case (``.JSONL``).
 The row format (ours, CNN/DailyMail, XSum) is detected from the columns unless ``fmt`` names it.
 
 Text files are UTF-8 (a UTF-8 byte-order mark is dropped); UTF-16 or UTF-32, NUL bytes and
@@ -21,6 +24,7 @@ import io
 import json
 import logging
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.data.article import Article
@@ -30,7 +34,7 @@ from harness.hub import hub_reachable
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".parquet")
+SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".parquet", ".arrow")
 _WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
               codecs.BOM_UTF16_BE: "UTF-16"}  # UTF-32 LE first: it starts with the UTF-16 LE mark
 
@@ -51,7 +55,9 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
                         field="shard")
     local = Path(path).expanduser()
     kind = _kind(local)
-    if kind == "directory":
+    if kind == "directory" and _saved_by_datasets(local):
+        located = _load_saved(local, fmt, split)
+    elif kind == "directory":
         located = [found for f in _data_files(local, str(path)) for found in _load_file(f, fmt, in_directory=True)]
     elif kind == "file":
         located = _load_file(local, fmt)
@@ -153,6 +159,8 @@ def _load_file(file: Path, fmt: str, in_directory: bool = False) -> list[tuple[A
         rows = _read_csv_rows(file)
     elif suffix == ".parquet":
         rows = [(f"row {i + 1}", row) for i, row in enumerate(_dataset_rows("parquet", name))]
+    elif suffix == ".arrow":
+        rows = [(f"row {i + 1}", row) for i, row in enumerate(_arrow_rows(name))]
     else:
         raise DataError(f"unsupported file type {file.suffix!r}: use one of {', '.join(SUFFIXES)}", file=name)
     return _rows_to_articles(rows, fmt, name, id_prefix=file.name if in_directory else "")
@@ -305,17 +313,77 @@ def _dataset_rows(builder: str, file: str) -> list[dict]:
     return list(dataset)
 
 
-def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list[tuple[Article, str]]:
+def _arrow_rows(file: str) -> list[dict]:
     import datasets
 
     try:
-        if not hub_reachable():
-            raise ConnectionError("the Hugging Face Hub cannot be reached (offline)")
-        dataset = datasets.load_dataset(hub_id, hub_config, split=split)
+        dataset = datasets.Dataset.from_file(file)
+    except Exception as e:  # pyarrow raises its own types for a file that is not an Arrow stream
+        raise DataError(f"could not read the Arrow file (the Arrow stream format that datasets writes: "
+                        f"save_to_disk, its cache): {type(e).__name__}: {e}", file=file) from e
+    return list(dataset)
+
+
+def _saved_by_datasets(directory: Path) -> bool:
+    """Whether ``directory`` was written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``."""
+    return ((directory / "dataset_dict.json").is_file()
+            or ((directory / "state.json").is_file() and (directory / "dataset_info.json").is_file()))
+
+
+def _load_saved(directory: Path, fmt: str, split: str) -> list[tuple[Article, str]]:
+    """The rows of a ``save_to_disk`` directory: a Dataset's, or split ``split`` of a DatasetDict's."""
+    import datasets
+
+    name = str(directory)
+    try:
+        dataset = datasets.load_from_disk(name)
+    except Exception as e:  # datasets raises many types for a damaged directory
+        raise DataError(f"could not read the directory written by save_to_disk: {type(e).__name__}: {e}",
+                        file=name) from e
+    if isinstance(dataset, datasets.DatasetDict):
+        if split not in dataset:
+            raise DataError(f"the DatasetDict has no split {split!r}: set data.split to one of "
+                            f"{', '.join(dataset)}", file=name, field="split")
+        dataset = dataset[split]
+    return _rows_to_articles([(f"row {i + 1}", row) for i, row in enumerate(dataset)], fmt, name)
+
+
+@contextmanager
+def _offline(offline: bool):
+    """`datasets` in offline mode for the block when ``offline``: it reads HF_HUB_OFFLINE once, at
+    import, so the setting is patched where it reads it; offline, a hub id resolves from its cache."""
+    import datasets
+
+    if not offline:
+        yield
+        return
+    was = datasets.config.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE = was
+
+
+def _load_hub(hub_id: str, fmt: str, split: str, hub_config: str | None) -> list[tuple[Article, str]]:
+    import datasets
+
+    online = hub_reachable()
+    try:
+        with _offline(not online):
+            dataset = datasets.load_dataset(hub_id, hub_config, split=split)
     except Exception as e:
+        if online:
+            raise DataError(f"could not load dataset {hub_id!r} (split {split!r}) from the Hugging Face Hub: "
+                            f"{type(e).__name__}: {e}. Check data.path (a hub id, a file or a directory), "
+                            "data.hub_config and data.split", file=hub_id) from e
+        config = f", {hub_config!r}" if hub_config else ""
+        local = f"{hub_id.replace('/', '_')}_{split}.parquet"
         raise DataError(
-            f"could not load dataset {hub_id!r} (split {split!r}) from the Hugging Face Hub: "
-            f"{type(e).__name__}: {e}. If this machine is offline, download it where you are online "
-            f"(datasets.load_dataset({hub_id!r}).save_to_disk or to_parquet) and pass the local file "
-            "as data.path=FILE", file=hub_id) from e
+            f"could not load dataset {hub_id!r} (split {split!r}): it is not in the local datasets cache "
+            f"({datasets.config.HF_DATASETS_CACHE}) and the Hugging Face Hub cannot be reached (offline): "
+            f"{type(e).__name__}: {e}. Fix: where the Hub can be reached, run `python -c \"from datasets import "
+            f"load_dataset; load_dataset({hub_id!r}{config}, split={split!r}).to_parquet({local!r})\"`, copy "
+            f"{local} here and pass data.path={local} (or save_to_disk the dataset to a directory, copy that, "
+            "and pass data.path=DIR data.split=SPLIT)", file=hub_id) from e
     return _rows_to_articles([(f"row {i + 1}", row) for i, row in enumerate(dataset)], fmt, hub_id)
