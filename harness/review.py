@@ -13,7 +13,7 @@ one, an ``Origin`` of this server; the body is at most ``MAX_BODY`` bytes of JSO
 
 Several editors review at once: each page sends its ``editor`` name (asked once and kept in the
 browser, or ``?editor=NAME`` in the address) with every save, and the server *merges* the save
-into marks.json, never replaces it: under a lock (a thread lock, and ``fcntl.flock`` on
+into marks.json, never replaces it: under a lock (a thread lock, and `harness.io.file_lock` on
 ``.marks.json.lock`` for a second server on the same directory) it reads the file, sets this
 editor's mark on each summary the save names (a mark null with an empty note and no sentence
 verdicts clears it), and writes the file atomically. One mark per editor and summary: within a
