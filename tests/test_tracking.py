@@ -5,7 +5,8 @@ A real MLflow tracking server (`mlflow server`, SQLite backend, local artifact s
 params, metrics (CI bounds, counts, timings), tags, artifacts, nesting under the sweep's parent
 run. The same against the local store (the default: SQLite under runs/, no server). A server stopped after the
 first job: the sweep still finishes, the second job's error is one line, and `harness track`
-logs the rest once the server is back. W&B offline mode writes its run files.
+logs the rest once the server is back. W&B offline mode writes its run files; online with a server that
+cannot be reached (a closed port, a listener that never answers) each job is logged offline in seconds.
 Without the `mlflow` / `wandb` extras those tests skip naming the extra (in CI, where .ci/run
 installs them, they fail)."""
 
@@ -339,3 +340,90 @@ def test_wandb_offline_writes_one_run_per_job(tmp_path):
         assert sorted(m.path for m in artifact.manifest.contents) == sorted(ARTIFACTS)
         assert exit_record.exit_code == 0
     assert seen == LABELS
+
+
+def offline_runs_named(stderr: str) -> list[Path]:
+    """The offline run directories the fallback lines name ("… is logged offline to DIR; …")."""
+    return [Path(line.split(" is logged offline to ", 1)[1].split("; upload it with: wandb sync ", 1)[0])
+            for line in tracking_lines(stderr)]
+
+
+def check_fell_back_offline(stderr: str, url: str, jobs: list[Path], home: Path) -> None:
+    """One line per job naming an offline run that exists, holds the job's W&B run and took under
+    15 s after the job's results.json; nothing W&B wrote went to the user's home (XDG dirs)."""
+    lines = tracking_lines(stderr)
+    assert len(lines) == len(jobs), stderr[-3000:]
+    for line, offline, job in zip(lines, offline_runs_named(stderr), jobs, strict=True):
+        assert line.startswith(f"tracking: W&B server {url} cannot be reached (")
+        assert line.endswith(f"upload it with: wandb sync {offline}") and f" {job} is logged offline" in line
+        assert offline.name.startswith("offline-run-") and offline.is_dir()
+        (log,) = offline.glob("run-*.wandb")
+        (header,) = [r.run for r in wandb_records(log) if r.WhichOneof("record_type") == "run"]
+        assert header.display_name == read_results(job)["run"]["name"]
+        cost = log.stat().st_mtime - (job / "results.json").stat().st_mtime  # the job's end to its W&B run's end
+        assert cost < 15, f"{job}: W&B took {cost:.1f} s"
+    assert not [p for p in home.rglob("*") if "wandb" in p.parts], sorted(home.rglob("*"))
+
+
+def wandb_online_env(monkeypatch, tmp_path, url: str) -> Path:
+    """W&B online at ``url``, with a (fake) key, and the user's data and cache dirs in ``home``."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    for name in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_ARTIFACT_DIR", "WANDB_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    home.mkdir()
+    return home
+
+
+def test_wandb_online_with_a_closed_port_logs_each_job_offline_in_seconds(tmp_path, monkeypatch):
+    """The issue's case: online, nothing listens at the server's address. Each job costs seconds
+    (was: 90 s of retries), is logged offline where the line says, and its artifacts (W&B's staging
+    copies) stay under the sweep directory."""
+    need("wandb", "wandb")
+    url = f"http://127.0.0.1:{free_port()}"
+    home = wandb_online_env(monkeypatch, tmp_path, url)
+    directory, done = sweep(tmp_path, "+tracking=wandb")
+    assert done.returncode == 0, done.stderr[-3000:]
+    check_fell_back_offline(done.stderr, url, [directory / "0", directory / "1"], home)
+    assert sorted(p.name for p in (directory / "wandb" / "data" / "artifacts" / "staging").iterdir())
+
+
+def test_wandb_online_with_a_server_that_never_answers_gives_up_after_init_timeout(tmp_path, monkeypatch):
+    """Something accepts the connection but never answers: wandb.init gives up after
+    hydra.callbacks.wandb.init_timeout seconds and the run is logged offline."""
+    need("wandb", "wandb")
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # accepted by the kernel, never read nor answered
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    home = wandb_online_env(monkeypatch, tmp_path, url)
+    try:
+        done = harness("run", "system=lead3", "metrics=[rouge]", "progress=false", f"hydra.run.dir={tmp_path / 'run'}",
+                       "+tracking=wandb", "hydra.callbacks.wandb.init_timeout=5", cache_dir=tmp_path / "cache")
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    check_fell_back_offline(done.stderr, url, [tmp_path / "run"], home)

@@ -9,25 +9,66 @@ W&B has no nested runs: a sweep's jobs share ``group`` = the sweep directory's n
 UI folds together, as lm-evaluation-harness and Hydra sweeps do. Offline (``mode: offline``, the
 default) needs no account and no network: runs are written under ``dir``/wandb/offline-run-*, and
 ``wandb sync DIR/wandb/offline-run-*`` uploads them later; so an unreachable W&B server never loses
-a run. ``mode: online`` logs directly (WANDB_API_KEY).
+a run. ``mode: online`` logs directly (WANDB_API_KEY), never stalling on a server that cannot be
+reached: the server's base URL gets a TCP connect of ``PROBE_S`` seconds first and ``wandb.init``
+waits ``init_timeout`` seconds (10; W&B's default: 90 s); either failing, the job is logged offline instead and
+one line names its offline run directory and the ``wandb sync`` command that uploads it.
+W&B's artifact staging, cache and download directories (by default in the user's home) are put
+under ``DIR/wandb/`` (``data``, ``cache``, ``artifacts``) unless the environment sets them
+(WANDB_DATA_DIR, WANDB_CACHE_DIR, WANDB_ARTIFACT_DIR): what a run logs stays with the run.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from harness.errors import HarnessError
-from harness.tracking.callback import TrackingCallback
+from harness.tracking.callback import TrackingCallback, one_line, warn
 from harness.tracking.records import Record, finite, is_sweep, records
+
+PROBE_S = 3.0  # the TCP connect to the W&B server before an online run
+INIT_TIMEOUT_S = 10.0  # wandb.init's wait for the server (conf: hydra.callbacks.wandb.init_timeout)
+# W&B's directories that default to the user's home, and their names under DIR/wandb/.
+KEPT_DIRS = {"WANDB_DATA_DIR": "data", "WANDB_CACHE_DIR": "cache", "WANDB_ARTIFACT_DIR": "artifacts"}
 
 
 class WandbMissing(HarnessError):
     """wandb is not installed."""
 
 
+def unreachable(url: str, timeout: float = PROBE_S) -> str | None:
+    """Why nothing answers a TCP connection at ``url``'s host and port within ``timeout`` seconds;
+    None when something does."""
+    parsed = urlparse(url)
+    port = parsed.port or (80 if parsed.scheme == "http" else 443)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return f"{parsed.hostname}:{port}: {e.strerror or type(e).__name__}"
+
+
+@contextmanager
+def kept_under(root: Path) -> Iterator[None]:
+    """W&B's staging, cache and download directories under ``root`` for the block, except those the
+    environment sets."""
+    chosen = {name: str(root / sub) for name, sub in KEPT_DIRS.items() if name not in os.environ}
+    os.environ.update(chosen)
+    try:
+        yield
+    finally:
+        for name in chosen:
+            os.environ.pop(name, None)
+
+
 class WandbBackend:
     def __init__(self, project: str = "harness", mode: str = "offline", dir: str | None = None,
-                 entity: str | None = None):
+                 entity: str | None = None, init_timeout: float = INIT_TIMEOUT_S):
         try:
             import wandb
         except ImportError:
@@ -35,6 +76,7 @@ class WandbBackend:
                                "pip install -e '.[wandb]'") from None
         self.wandb = wandb
         self.project, self.mode, self.dir, self.entity = project, mode, dir, entity
+        self.init_timeout = float(init_timeout)
 
     def start_sweep(self, sweep_dir: Path) -> None:
         """Nothing to start: W&B groups a sweep's runs by name."""
@@ -49,14 +91,33 @@ class WandbBackend:
         return Path(self.dir) if self.dir else Path(path)
 
     def log(self, rec: Record, sweep_dir: Path | None) -> str:
-        """One W&B run for one job; returns the directory W&B wrote it to."""
+        """One W&B run for one job; returns the directory W&B wrote it to. Online with a server that
+        cannot be reached: logged offline, in one line naming the offline run and its ``wandb sync``."""
         where = self._dir(sweep_dir or rec.run_dir)
         where.mkdir(parents=True, exist_ok=True)
-        run = self.wandb.init(project=self.project, entity=self.entity, mode=self.mode, dir=str(where),
+        with kept_under(where / "wandb"):
+            if self.mode != "online":
+                return self._log(rec, sweep_dir, where, self.mode)
+            url = self.wandb.setup().settings.base_url
+            reason = unreachable(url)
+            if reason is None:
+                try:
+                    return self._log(rec, sweep_dir, where, "online")
+                except self.wandb.errors.CommError as e:  # connected, but no answer within init_timeout
+                    reason = one_line(e)
+            files = self._log(rec, sweep_dir, where, "offline")
+        offline = Path(files).parent
+        warn(f"W&B server {url} cannot be reached ({reason}): {rec.run_dir} is logged offline to {offline}; "
+             f"upload it with: wandb sync {offline}")
+        return files
+
+    def _log(self, rec: Record, sweep_dir: Path | None, where: Path, mode: str) -> str:
+        run = self.wandb.init(project=self.project, entity=self.entity, mode=mode, dir=str(where),
                               name=rec.name, group=Path(sweep_dir).name if sweep_dir else None, job_type="harness-job",
                               config={**rec.params, **{k.replace(".", "/", 1): v for k, v in rec.tags.items()}},
                               tags=[rec.status, f"schema-{rec.tags.get('harness.schema_version')}"],
-                              reinit="create_new", settings=self.wandb.Settings(silent=True))
+                              reinit="create_new",
+                              settings=self.wandb.Settings(silent=True, init_timeout=self.init_timeout))
         try:
             metrics = finite(rec.metrics)
             if metrics:
@@ -84,6 +145,6 @@ class WandbCallback(TrackingCallback):
     tracker = "W&B"
 
     def __init__(self, project: str = "harness", mode: str = "offline", dir: str | None = None,
-                 entity: str | None = None):
-        self.backend = WandbBackend(project, mode, dir, entity)
+                 entity: str | None = None, init_timeout: float = INIT_TIMEOUT_S):
+        self.backend = WandbBackend(project, mode, dir, entity, init_timeout)
         self.tracker = f"W&B ({mode})"
