@@ -28,17 +28,16 @@ def sweep(tmp_path_factory):
 
 def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
     with browser_page() as page:
-        page.goto((sweep / "report.html").as_uri())
-        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
-        assert ranked == ["reference-bullets", "lead-3"]  # by ROUGE-Lsum
-        page.select_option("#sort-by", "consistency/score@embedding")
-        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
-        assert ranked == ["lead-3", "reference-bullets"]  # lead-3 copies the article: support 1.0
+        page.goto((sweep / "report.html").as_uri() + "?editor=alice")
+        cards = page.locator("div.summary").evaluate_all("els => els.map(e => [e.dataset.run, e.className])")
+        # The reference bullets scored as a summary: shown apart, after the ranked systems, never ranked.
+        assert cards == [["lead-3", "summary"], ["reference-bullets", "summary reference"]]
+        assert page.locator("div.summary.reference h3").inner_text().startswith(
+            "Reference bullets as a summary (not ranked): reference-bullets")
         assert page.locator("div.summary").first.locator("h3").inner_text().startswith("1. lead-3")
-        # Lower is better: the summary with the fewest unsupported sentences (lead-3: 0) ranks first.
         page.select_option("#sort-by", "consistency/unsupported@embedding")
-        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
-        assert ranked == ["lead-3", "reference-bullets"]
+        assert "Unsupported sentences (embedding) ↓ = 0" in page.locator("div.summary").first.locator("h3").inner_text()
+        assert page.title().startswith("Comparison of 2 runs · seed.jsonl · 20")
         option = page.locator('#sort-by option[value="consistency/unsupported@embedding"]')
         assert option.inner_text() == "Unsupported sentences (embedding) ↓"
         assert option.evaluate("o => o.parentElement.label") == "more"
@@ -53,10 +52,10 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         page.locator('input[data-run="reference-bullets"]').uncheck()
         assert page.locator("div.summary").count() == 1
         page.locator('input[data-run="reference-bullets"]').check()
+        assert page.locator("div.summary").count() == 2
         lead3 = page.locator('div.summary[data-run="lead-3"]')
         lead3.locator("button.mark-accept").click()
         page.locator('div.summary[data-run="lead-3"] input.note').fill("good lead")
-        page.locator('div.summary[data-run="reference-bullets"] button.mark-reject').click()
         with page.expect_download() as download:
             page.click("#export")
         saved = tmp_path / "marks.json"
@@ -65,7 +64,7 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         assert json.loads(page.locator("#marks-json").input_value()) == exported
         marks = {m["run"]: m for m in exported["marks"]}
         assert marks["lead-3"]["mark"] == "accept" and marks["lead-3"]["note"] == "good lead"
-        assert marks["reference-bullets"]["mark"] == "reject"
+        assert set(marks) == {"lead-3"} and marks["lead-3"]["editor"] == "alice"  # the reference is not marked
         assert marks["lead-3"]["article_id"] == "000_b456ec66e27cc290"
         assert page.locator("ul.coverage li.covered").count() > 0 and page.errors == []
     done = harness("compare", str(sweep), "--marks", str(saved), cache_dir=tmp_path)

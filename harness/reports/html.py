@@ -31,6 +31,7 @@ from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
 from harness.reports.flag_legend import legend
 from harness.results import Run, arrow, display_name, group_key, merged_metric_info
+from harness.text.repetition import repetition_warning
 from harness.text.visible import visible_strings
 
 MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
@@ -46,7 +47,35 @@ def _flagged(verdict: dict) -> bool:
     return bool(flagged) if flagged is not None else not verdict.get("supported", True)
 
 
-def _summary_view(text: str, scores: dict) -> dict:
+def _thresholds(run: Run) -> dict[str, float]:
+    """Scorer key -> the threshold below which it flags a sentence, as the run recorded it."""
+    out: dict[str, float] = {}
+    for described in ((run.results.get("provenance") or {}).get("metrics") or {}).values():
+        if isinstance(described, dict) and isinstance(described.get("scorer"), str) and _scalar(
+                described.get("threshold")):
+            out.setdefault(described["scorer"], float(described["threshold"]))
+    return out
+
+
+def _generation_notes(run: Run, row: dict) -> dict:
+    """What the card must say about how the summary was made: cut at the token limit (its
+    ``output_tokens`` reached the run's ``max_new_tokens``), the article cut to fit the context, a
+    loop."""
+    decoding = ((run.results.get("provenance") or {}).get("system_identity") or {}).get("decoding") or {}
+    limit, made = decoding.get("max_new_tokens"), row.get("output_tokens")
+    notes = {}
+    if _scalar(limit) and _scalar(made) and made >= limit:
+        notes["cut_at"] = int(limit)
+    if _scalar(row.get("article_tokens_cut")) and row["article_tokens_cut"] > 0:
+        notes["article_cut"] = int(row["article_tokens_cut"])
+    warning = repetition_warning(row.get("text") or "")
+    if warning:
+        notes["repetition"] = warning
+    return notes
+
+
+def _summary_view(text: str, scores: dict, thresholds: dict[str, float] | None = None) -> dict:
+    thresholds = thresholds or {}
     judged = details.sentences(scores)
     sentences = []
     if judged:
@@ -54,7 +83,8 @@ def _summary_view(text: str, scores: dict) -> dict:
             verdicts = []
             for scorer, v in judged.items():
                 verdict = {"scorer": scorer, "score": v[i]["score"], "supported": v[i]["supported"],
-                           "flagged": _flagged(v[i]), "level": v[i].get("level")}
+                           "flagged": _flagged(v[i]), "level": v[i].get("level"),
+                           "threshold": thresholds.get(scorer)}
                 if isinstance(v[i].get("evidence"), str) and v[i]["evidence"].strip():
                     verdict["evidence"] = v[i]["evidence"]
                 verdicts.append(verdict)
@@ -102,9 +132,16 @@ def article_title(title: str | None, article_id: str, paragraphs: list[str]) -> 
     return article_id
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def report_data(runs: list[Run], board: dict) -> dict:
-    """Everything the page shows, as plain JSON-able data."""
+    """Everything the page shows, as plain JSON-able data. Each summary names its run's identity
+    (``run_key``) and its text's SHA-256, each article its content SHA-256: the keys of a mark
+    (harness/review.py), so a mark stays on the summary it was made on."""
     articles: dict[str, dict] = {}
+    texts: dict[str, dict[str, list[str]]] = {}  # article id -> content hash -> runs that saw it
     shown = set()
     for run in runs:
         # Every directory of the run: shards of one evaluation set each hold some of its articles.
@@ -115,9 +152,13 @@ def report_data(runs: list[Run], board: dict) -> dict:
                 paragraphs = [p for p in ref.get("paragraphs") or [] if isinstance(p, str)]
                 articles.setdefault(ref["id"], {"id": ref["id"],
                                                 "title": article_title(ref.get("title"), ref["id"], paragraphs),
+                                                "sha256": run.articles.get(ref["id"], ""),
                                                 "paragraphs": paragraphs, "bullets": ref["bullets"],
                                                 "summaries": []})
             rows += read_jsonl(directory / "summaries.jsonl")
+        thresholds = _thresholds(run)
+        reference = ((run.results.get("provenance") or {}).get("system_identity") or {}).get(
+            "kind") == "reference_bullets"
         for row in rows:
             if (run.label, row["article_id"]) in shown:
                 continue  # the same run again (e.g. lead-3 under two decoding presets)
@@ -125,17 +166,48 @@ def report_data(runs: list[Run], board: dict) -> dict:
             scores = run.scores.get(row["article_id"], {})
             article = articles.setdefault(row["article_id"], {
                 "id": row["article_id"], "title": row["article_id"], "paragraphs": [],
+                "sha256": run.articles.get(row["article_id"], ""),
                 "bullets": [b["bullet"] for b in next(iter(details.coverage(scores).values()), [])],
                 "summaries": []})
-            article["summaries"].append(_compact({"run": run.label, **_summary_view(row["text"], scores)},
-                                                 article["bullets"]))
+            texts.setdefault(row["article_id"], {}).setdefault(run.articles.get(row["article_id"], ""),
+                                                               []).append(run.label)
+            summary = {"run": run.label, "run_key": str(run.key[0]), "sha256": _sha256(row["text"]),
+                       "reference": reference, **_generation_notes(run, row),
+                       **_summary_view(row["text"], scores, thresholds)}
+            article["summaries"].append(_compact(summary, article["bullets"]))
+    for article_id, seen in texts.items():
+        if len(seen) > 1:  # the runs were given different texts under one id
+            articles[article_id]["texts_differ"] = [labels for labels in seen.values()]
     scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}
     info = {m: meta for m, meta in merged_metric_info(runs).items() if m in scored}
-    # Marks are stored in the browser per run (its identity: weights included), article and system, so
-    # another model under the same name never inherits them.
     run_keys = {run.label: str(run.key[0]) for run in runs}
+    page_id = _sha256(json.dumps(sorted((s["run_key"], a["id"], s["sha256"]) for a in articles.values()
+                                        for s in a["summaries"])))
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
-            "run_keys": run_keys, "board": board, "articles": list(articles.values()), "flag_legend": legend(runs)}
+            "run_keys": run_keys, "page_id": page_id, "board": board, "articles": list(articles.values()),
+            "flag_legend": legend(runs)}
+
+
+FAITHFULNESS = "consistency/"  # the consistency metrics' own column namespace (harness/metrics/consistency/)
+
+
+def chart_panels(board: dict) -> list[str]:
+    """The chart's metrics: the comparison's sort metric, then the first column of each metric
+    config (ROUGE, each coverage matcher, each consistency scorer, ...), at most ``MAX_PANELS``,
+    one of them always a faithfulness (consistency) metric when the runs have one."""
+    info = board.get("metric_info", {})
+    present = [m for m in board["metrics"] if any(m in r["metrics"] for r in board["rows"])]
+    shown, families = [], set()
+    for metric in present:
+        family = (info.get(metric) or {}).get("metric", metric)
+        if not shown or family not in families:
+            shown.append(metric)
+            families.add(family)
+    faithful = next((m for m in present if m.startswith(FAITHFULNESS)), None)
+    panels = shown[:MAX_PANELS]
+    if faithful and not any(m.startswith(FAITHFULNESS) for m in panels):
+        panels[-1] = faithful
+    return panels
 
 
 def bar_chart_svg(board: dict) -> str | None:
@@ -147,7 +219,7 @@ def bar_chart_svg(board: dict) -> str | None:
     import matplotlib.pyplot as plt
 
     info = board.get("metric_info", {})
-    shown = [m for m in board["metrics"] if any(m in r["metrics"] for r in board["rows"])][:MAX_PANELS]
+    shown = chart_panels(board)
     if not shown:
         return None
     names = [r["name"] for r in board["rows"]][::-1]
@@ -182,8 +254,12 @@ def _json_for_script(data) -> str:
 CONNECT_OFFLINE = "connect-src 'none'"  # the page as written: no network at all
 CONNECT_REVIEW = "connect-src 'self'"  # as `harness review` serves it: its own origin only
 REVIEW_META = '<meta name="harness-review" content="/marks.json">'
-HELP = ("Keys: j / k next / previous article · o fold / unfold it · click a summary sentence to highlight "
-        "its evidence in the article · marks are kept in this browser")
+HELP = ("Keys: j / k next / previous article · J / K next / previous summary · a accept · r reject (then the "
+        "next summary) · n note · o fold / unfold · click a summary sentence to highlight its evidence")
+QUEUE_FILTERS = (("all", "all summaries"), ("unmarked", "not marked by me"), ("flagged", "flagged"),
+                 ("mine", "marked by me"), ("others", "marked by others"),
+                 ("systems", "systems disagree (flagged in one, not another)"),
+                 ("editors", "editors disagree"), ("changed", "marked on an earlier text"))
 
 
 def _legend_html(lines: list[str]) -> str:
@@ -206,6 +282,7 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
         chart = (f'<details id="chart-panel"><summary>Chart: mean of each headline metric per run, with 95% CI'
                  f'</summary><figure id="chart"><img alt="mean of each headline metric per run, with 95% CI" '
                  f'src="data:image/svg+xml;base64,{encoded}"></figure></details>')
+    filters = "".join(f'<option value="{v}">{html.escape(t)}</option>' for v, t in QUEUE_FILTERS)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -226,6 +303,14 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 <button id="fold-all" type="button">Fold all</button><button id="unfold-all" type="button">Unfold all</button>
 <button id="export" type="button">Export marks</button>
 <label class="import">Import marks <input id="import" type="file" accept=".json,application/json"></label>
+</div>
+<div id="queue">
+<label>Editor <input id="editor" type="text" size="12" maxlength="64" placeholder="your name" autocomplete="name"></label>
+<label>Show <select id="queue-filter">{filters}</select></label>
+<label>Articles <select id="queue-order"><option value="page">in page order</option>
+<option value="flags">most flags first</option></select></label>
+<input id="search" type="search" placeholder="search titles and text" aria-label="search titles and text">
+<span id="progress"></span> <span id="queue-count"></span>
 </div>
 <p id="help">{html.escape(HELP)}</p>
 {_legend_html(data.get("flag_legend") or [])}
@@ -273,10 +358,23 @@ def write_run_html(results: dict, scores: list[dict], directory: Path) -> None:
 
 # Identifiers the page matches on (marks, run filters, sorting) stay exact; every other string is
 # shown with its invisible and layout-changing characters made visible (harness/text/visible.py).
-EXACT_KEYS = frozenset({"id", "run", "article_id", "runs", "board", "sort_by"})
+EXACT_KEYS = frozenset({"id", "run", "article_id", "runs", "board", "sort_by", "run_key", "sha256", "page_id"})
+
+
+def page_context(runs: list[Run]) -> list[str]:
+    """The data set(s) the runs read (file names) and the day they finished, for the page title."""
+    sources = sorted({Path(str((r.results.get("run") or {}).get("data") or "")).name for r in runs} - {""})
+    days = sorted({str((r.results.get("provenance") or {}).get("finished_at") or "")[:10] for r in runs} - {""})
+    out = []
+    if sources:
+        out.append(", ".join(sources) if len(sources) <= 3 else f"{sources[0]} and {len(sources) - 1} more data sets")
+    if days:
+        out.append(days[-1] if len(days) == 1 else f"{days[0]} to {days[-1]}")
+    return out
 
 
 def write_html_report(runs: list[Run], board: dict, path: Path, title: str | None = None) -> None:
     data = visible_strings(report_data(runs, board), keep_keys=EXACT_KEYS)
     name = title or ("Run report: " + runs[0].label if len(runs) == 1 else f"Comparison of {len(runs)} runs")
+    name = " · ".join([name, *page_context(runs)])
     write_text_atomic(Path(path), render_html(data, bar_chart_svg(board), name))

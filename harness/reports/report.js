@@ -3,11 +3,12 @@
 // marks file is ever parsed as HTML. Articles render lazily (when unfolded and near the viewport).
 (function () {
   const data = JSON.parse(document.getElementById("report-data").textContent);
-  // Only `harness review` adds this meta (and allows connect-src 'self'): marks then go to its server.
-  const reviewMeta = document.querySelector('meta[name="harness-review"]');
-  const reviewUrl = reviewMeta ? reviewMeta.getAttribute("content") : null;
+  // Only `harness review` adds these metas (and allows connect-src 'self'): marks then go to its server.
+  const meta = (name) => { const m = document.querySelector(`meta[name="${name}"]`); return m ? m.getAttribute("content") : null; };
+  const reviewUrl = meta("harness-review");
   const FOLD_OVER = 20; // more articles than this: all start folded
-  const state = { sortBy: data.sort_by, hidden: new Set(), marks: {}, pair: ["", ""], current: 0 };
+  const state = { sortBy: data.sort_by, hidden: new Set(), pair: ["", ""], current: 0, summary: null,
+                  filter: "all", search: "", order: "page", judgeAll: new Set() };
   const el = (tag, attrs, text) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -15,8 +16,10 @@
     return node;
   };
   const $ = (id) => document.getElementById(id);
-  const fmt = (v) => (typeof v === "number" ? v.toFixed(3) : "–");
-  const markKey = (run, article) => JSON.stringify([run, article]);
+  // Counts print as counts (2, not 2.000); other figures with three decimals.
+  const fmt = (v) => (typeof v !== "number" || !isFinite(v) ? "–" : Number.isInteger(v) ? String(v) : v.toFixed(3));
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
+  const clip = (text, n) => (text.length > n ? text.slice(0, n - 1) + "…" : text);
   const say = (text) => { $("status").textContent = text; };
 
   // Metric metadata comes from the metrics themselves (results.json metric_info): display name,
@@ -45,7 +48,7 @@
   for (const run of data.runs) {
     const box = el("input", { type: "checkbox", "data-run": run });
     box.checked = true;
-    box.addEventListener("change", () => { box.checked ? state.hidden.delete(run) : state.hidden.add(run); refresh(); });
+    box.addEventListener("change", () => { box.checked ? state.hidden.delete(run) : state.hidden.add(run); applyQueue(); refresh(); });
     const wrap = el("label");
     wrap.appendChild(box);
     wrap.appendChild(document.createTextNode(" " + run));
@@ -60,94 +63,180 @@
   }
   const pairing = () => state.pair[0] && state.pair[1] && state.pair[0] !== state.pair[1];
 
-  // ---- Marks: kept in this browser (localStorage) per run (its identity hash), article and system;
-  // exported as JSON, imported from such a file, and saved by `harness review` when it serves the page.
-  const STORE = "harness.mark";
-  let storage = null;
-  try { storage = window.localStorage; storage.getItem(STORE); } catch (e) { storage = null; }
-  const storeKey = (run, article) => JSON.stringify([STORE, data.run_keys[run] || "", article, run]);
-  // Who marks: `?editor=NAME` in the address, else an id this browser keeps. The review server merges
-  // each editor's marks into marks.json (one per editor and summary), so two editors never erase each other.
+  // ---- Summaries: each one's key is its run's identity, its article and its text's hash (a mark
+  // belongs to that text: a rerun that changes the summary or the article never inherits it).
+  const summaryKey = (s, article) => JSON.stringify([s.run_key, article.id, s.sha256]);
+  const slotKey = (runKey, articleId) => JSON.stringify([runKey, articleId]);
+  const bySummary = new Map(); // summary key -> {article, summary}
+  const bySlot = new Map(); // (run key, article id) -> {article, summary}
+  const runKeyOf = {}; // label -> run key
+  for (const [labelText, key] of Object.entries(data.run_keys || {})) runKeyOf[labelText] = key;
+  for (const a of data.articles) {
+    for (const s of a.summaries) {
+      s.key = summaryKey(s, a);
+      s.flaggedCount = s.sentences.filter((x) => x.verdicts.some((v) => v.flagged)).length;
+      if (!s.reference) { bySummary.set(s.key, { article: a, summary: s }); bySlot.set(slotKey(s.run_key, a.id), { article: a, summary: s }); }
+    }
+  }
+  const ranked = (a) => a.summaries.filter((s) => !s.reference && !state.hidden.has(s.run));
+
+  // ---- Who marks: a name asked once and kept in this browser (`?editor=NAME` in the address sets it).
   const EDITOR_RE = /^[A-Za-z0-9_.@+-]{1,64}$/;
-  const editor = (() => {
+  let storage = null;
+  try { storage = window.localStorage; storage.getItem("harness.editor.name"); } catch (e) { storage = null; }
+  const editorBox = $("editor");
+  let editor = "";
+  {
     let given = null;
     try { given = new URLSearchParams(window.location.search).get("editor"); } catch (e) { given = null; }
     let kept = null;
-    try { kept = storage && storage.getItem("harness.editor"); } catch (e) { kept = null; }
-    const id = given && EDITOR_RE.test(given) ? given : kept && EDITOR_RE.test(kept) ? kept
-      : "browser-" + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
-    try { if (storage && id !== kept) storage.setItem("harness.editor", id); } catch (e) { /* kept for this visit only */ }
-    return id;
-  })();
-  const known = new Set();
-  for (const a of data.articles) for (const s of a.summaries) known.add(markKey(s.run, a.id));
-  const cleanMark = (m) => {
-    // A mark from storage, a file or the server: only known summaries, only the fields we use.
-    if (!m || typeof m !== "object" || typeof m.run !== "string" || typeof m.article_id !== "string") return null;
-    if (!known.has(markKey(m.run, m.article_id))) return null;
-    if (!(m.mark === "accept" || m.mark === "reject" || m.mark === null || m.mark === undefined)) return null;
-    if (!(typeof m.note === "string" || m.note === null || m.note === undefined)) return null;
-    return { run: m.run, article_id: m.article_id, mark: m.mark || null, note: (m.note || "").slice(0, 5000) };
+    try { kept = storage && storage.getItem("harness.editor.name"); } catch (e) { kept = null; }
+    editor = given && EDITOR_RE.test(given) ? given : kept && EDITOR_RE.test(kept) ? kept : "";
+    editorBox.value = editor;
+  }
+  editorBox.addEventListener("change", () => {
+    const name = editorBox.value.trim();
+    if (!EDITOR_RE.test(name)) { say("A name is 1 to 64 letters, digits or _ . @ + -"); editorBox.value = editor; return; }
+    editor = name;
+    try { if (storage) storage.setItem("harness.editor.name", name); } catch (e) { /* kept for this visit only */ }
+    loadMine();
+    applyQueue();
+    refresh();
+    if (reviewUrl) fetchServer();
+    say(`Marking as ${editor}.`);
+  });
+  const needName = () => {
+    if (editor) return false;
+    editorBox.focus();
+    editorBox.classList.add("wanted");
+    say("Type your name in “Editor” first: every mark records who made it (asked once, kept in this browser).");
+    return true;
   };
-  let saveTimer = null;
-  const marksList = () => Object.values(state.marks).filter((m) => m.mark || (m.note && m.note.trim()));
-  function setMark(run, article, patch, persist = true) {
-    const key = markKey(run, article);
-    const mark = state.marks[key] || (state.marks[key] = { run: run, article_id: article, mark: null, note: "" });
-    Object.assign(mark, patch);
-    if (storage && persist) {
-      try {
-        if (mark.mark || (mark.note && mark.note.trim())) storage.setItem(storeKey(run, article), JSON.stringify(mark));
-        else storage.removeItem(storeKey(run, article));
-      } catch (e) { say("Could not keep the mark in this browser: " + e.message); }
+
+  // ---- Marks: mine (state.marks: summary key -> mark), other editors' (state.others), and marks made
+  // on another text of a summary slot (state.stale: shown as a warning, never applied).
+  const STORE = "harness.mark3";
+  const scope = meta("harness-review-dir") || "file:" + window.location.pathname;
+  const marks = new Map();
+  const others = new Map();
+  const stale = new Map();
+  const dirty = new Set();
+  const storeKey = (key) => JSON.stringify([STORE, scope, editor, key]);
+  const blank = (s, a) => ({ run: s.run, run_key: s.run_key, article_id: a.id, article_sha256: a.sha256 || null,
+                             summary_sha256: s.sha256, mark: null, note: "", sentences: {} });
+  const empty = (m) => !m.mark && !(m.note && m.note.trim()) && !Object.keys(m.sentences).length;
+  const VERDICTS = ["unsupported", "supported"];
+  // A mark from storage, a file or the server: the fields we use, checked; where it lands on this page.
+  function readMark(raw) {
+    if (!raw || typeof raw !== "object" || typeof raw.article_id !== "string") return null;
+    if (!(raw.mark === "accept" || raw.mark === "reject" || raw.mark === null || raw.mark === undefined)) return null;
+    if (!(typeof raw.note === "string" || raw.note === null || raw.note === undefined)) return null;
+    const legacy = typeof raw.summary_sha256 !== "string";
+    const runKey = typeof raw.run_key === "string" ? raw.run_key : typeof raw.run === "string" ? runKeyOf[raw.run] : undefined;
+    if (!runKey) return { place: "elsewhere" };
+    const slot = bySlot.get(slotKey(runKey, raw.article_id));
+    if (!slot) return { place: "elsewhere" };
+    const sentences = {};
+    for (const v of Array.isArray(raw.sentences) ? raw.sentences : []) {
+      if (v && Number.isInteger(v.index) && v.index >= 0 && v.index < slot.summary.sentences.length && VERDICTS.includes(v.verdict)) sentences[v.index] = v.verdict;
     }
-    if (reviewUrl && persist) {
-      clearTimeout(saveTimer);
-      saveTimer = setTimeout(postMarks, 250);
-    }
+    const mark = { ...blank(slot.summary, slot.article), mark: raw.mark || null, note: (raw.note || "").slice(0, 5000),
+                   sentences: sentences, at: typeof raw.at === "string" ? raw.at : "",
+                   editor: typeof raw.editor === "string" ? raw.editor : "" };
+    const changed = !legacy && raw.summary_sha256 !== slot.summary.sha256 ? "summary"
+      : typeof raw.article_sha256 === "string" && slot.article.sha256 && raw.article_sha256 !== slot.article.sha256 ? "article" : null;
+    return { place: changed ? "stale" : "here", changed, mark, slot, legacy };
   }
-  function postMarks() {
-    // Every mark this page holds, cleared ones too (a null mark with no note removes this editor's mark there).
-    const marks = Object.values(state.marks);
-    fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" },
-                       body: JSON.stringify({ saved_at: new Date().toISOString(), editor: editor, marks: marks }) })
-      .then((r) => r.ok ? r.json() : r.text().then((t) => { throw new Error(t || r.statusText); }))
-      .then((r) => say(`Saved ${r.marks} marks to ${r.path}`))
-      .catch((e) => say("Could not save the marks to the review server: " + e.message));
+  const wire = (m) => {
+    const slot = bySlot.get(slotKey(m.run_key, m.article_id));
+    const sentences = slot ? slot.summary.sentences : [];
+    return { run: m.run, run_key: m.run_key, article_id: m.article_id, article_sha256: m.article_sha256,
+             summary_sha256: m.summary_sha256, mark: m.mark, note: m.note,
+             sentences: Object.entries(m.sentences).map(([i, verdict]) => ({
+               index: Number(i), text: (sentences[Number(i)] || {}).text || "", verdict: verdict })) };
+  };
+  const markList = () => [...marks.values()].filter((m) => !empty(m));
+  function keepStale(entry, who, local) {
+    const key = slotKey(entry.mark.run_key, entry.mark.article_id);
+    const list = stale.get(key) || [];
+    list.push({ ...entry.mark, editor: who, changed: entry.changed, local: !!local });
+    stale.set(key, list);
   }
-  if (storage) {
+  function loadMine() {
+    // This editor's marks kept in this browser (scoped to this page's place: another folder's
+    // page on the same server port never reads them).
+    marks.clear();
+    for (const list of stale.values()) for (let i = list.length - 1; i >= 0; i--) if (list[i].editor === editor && list[i].local) list.splice(i, 1);
+    if (!storage || !editor) return;
     for (let i = 0; i < storage.length; i++) {
       let key;
       try { key = JSON.parse(storage.key(i)); } catch (e) { continue; }
-      if (!Array.isArray(key) || key[0] !== STORE || data.run_keys[key[3]] !== key[1]) continue;
-      let mark;
-      try { mark = cleanMark(JSON.parse(storage.getItem(storage.key(i)))); } catch (e) { mark = null; }
-      if (mark && mark.run === key[3] && mark.article_id === key[2]) state.marks[markKey(mark.run, mark.article_id)] = mark;
+      if (!Array.isArray(key) || key[0] !== STORE || key[1] !== scope || key[2] !== editor) continue;
+      let entry;
+      try { entry = readMark(JSON.parse(storage.getItem(storage.key(i)))); } catch (e) { entry = null; }
+      if (!entry) continue;
+      if (entry.place === "here") marks.set(entry.slot.summary.key, entry.mark);
+      else if (entry.place === "stale") keepStale(entry, editor, true);
     }
+  }
+  function setMark(s, a, patch) {
+    if (needName()) return null;
+    const mark = marks.get(s.key) || blank(s, a);
+    Object.assign(mark, patch);
+    mark.at = new Date().toISOString();
+    marks.set(s.key, mark);
+    dirty.add(s.key);
+    if (storage) {
+      try {
+        if (empty(mark)) storage.removeItem(storeKey(s.key));
+        else storage.setItem(storeKey(s.key), JSON.stringify({ ...wire(mark), at: mark.at, editor: editor }));
+      } catch (e) { say("Could not keep the mark in this browser: " + e.message); }
+    }
+    if (reviewUrl) { clearTimeout(saveTimer); saveTimer = setTimeout(postMarks, 250); }
+    paintProgress();
+    return mark;
+  }
+  let saveTimer = null;
+  function postMarks() {
+    // The marks changed since the last save (a cleared one too: it removes this editor's mark there).
+    const keys = [...dirty];
+    if (!keys.length || !editor) return;
+    const body = { editor: editor, marks: keys.map((k) => marks.get(k)).filter(Boolean).map(wire) };
+    fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then((r) => r.ok ? r.json() : r.text().then((t) => { throw new Error(t || r.statusText); }))
+      .then((r) => { keys.forEach((k) => dirty.delete(k)); say(`Saved ${plural(r.marks, "mark")} of ${editor} to ${r.path}`); })
+      .catch((e) => say("Could not save the marks to the review server: " + e.message));
   }
 
   // ---- Articles: a header each (always), a body rendered when unfolded and near the viewport.
   const main = $("articles");
   const total = data.articles.length;
   const items = data.articles.map((article, index) => ({ article, index, folded: total > FOLD_OVER,
-                                                        rendered: false, visible: false, selected: null }));
+                                                        rendered: false, visible: false, shown: true }));
   for (const item of items) {
     const section = el("article", { class: "item", "data-article": item.article.id, tabindex: "-1" });
     const head = el("div", { class: "item-head" });
     const fold = el("button", { type: "button", class: "fold", "aria-expanded": "false", title: "fold / unfold (o)" });
     fold.addEventListener("click", () => { setCurrent(item.index); toggle(item); });
     head.appendChild(fold);
-    const h2 = el("h2", {}, item.article.title);
-    head.appendChild(h2);
+    head.appendChild(el("h2", {}, item.article.title));
     head.appendChild(el("span", { class: "article-id" }, item.article.id));
-    head.appendChild(el("span", { class: "position" }, `${item.index + 1} / ${total}`));
+    const flags = item.article.summaries.reduce((n, s) => n + (s.reference ? 0 : s.flaggedCount), 0);
+    item.flags = flags;
+    if (flags) head.appendChild(el("span", { class: "flag-count", title: "flagged sentences in the summaries" }, plural(flags, "flag")));
+    item.position = el("span", { class: "position" });
+    head.appendChild(item.position);
     const prev = el("button", { type: "button", class: "prev", title: "previous article (k)" }, "↑ previous");
     const next = el("button", { type: "button", class: "next", title: "next article (j)" }, "↓ next");
-    prev.addEventListener("click", (e) => { e.stopPropagation(); go(item.index - 1); });
-    next.addEventListener("click", (e) => { e.stopPropagation(); go(item.index + 1); });
+    prev.addEventListener("click", (e) => { e.stopPropagation(); go(item.index, -1); });
+    next.addEventListener("click", (e) => { e.stopPropagation(); go(item.index, +1); });
     head.appendChild(prev);
     head.appendChild(next);
     section.appendChild(head);
+    if (item.article.texts_differ) {
+      section.appendChild(el("p", { class: "warning texts-differ" }, "These runs saw different texts of this article: " +
+        item.article.texts_differ.map((g) => g.join(", ")).join(" / ") + ". The text shown is the first group's."));
+    }
     const body = el("div", { class: "item-body" });
     section.appendChild(body);
     section.addEventListener("click", () => setCurrent(item.index));
@@ -184,11 +273,65 @@
   }
   function refresh() {
     // Sorting, filters or the pair changed: redraw what is drawn; the rest draws when seen.
-    for (const item of items) {
-      if (item.rendered) renderBody(item);
-    }
+    for (const item of items) if (item.rendered) renderBody(item);
   }
-  const headerHeight = () => document.querySelector("body > header").offsetHeight;
+
+  // ---- The review queue: which summaries are shown (filter, search), articles in page order or by
+  // their number of flags, and how many summaries this editor has marked.
+  const byOthers = (s) => (others.get(s.key) || []).length > 0;
+  const mine = (s) => { const m = marks.get(s.key); return !!(m && !empty(m)); };
+  const editorsDisagree = (s) => {
+    const choices = new Set((others.get(s.key) || []).map((m) => m.mark).filter(Boolean));
+    const m = marks.get(s.key);
+    if (m && m.mark) choices.add(m.mark);
+    return choices.size > 1;
+  };
+  const FILTERS = {
+    all: () => true,
+    unmarked: (s) => !(marks.get(s.key) && marks.get(s.key).mark),
+    flagged: (s) => s.flaggedCount > 0,
+    mine: mine,
+    others: byOthers,
+    systems: (s, a) => { const shown = ranked(a); return shown.some((x) => x.flaggedCount) && shown.some((x) => !x.flaggedCount); },
+    editors: editorsDisagree,
+    changed: (s, a) => (stale.get(slotKey(s.run_key, a.id)) || []).length > 0,
+  };
+  const searchText = (a) => a.searchText || (a.searchText = (a.title + "\n" + a.paragraphs.join("\n")).toLowerCase());
+  function passes(s, a) {
+    if (!FILTERS[state.filter](s, a)) return false;
+    if (!state.search) return true;
+    return searchText(a).includes(state.search) || s.text.toLowerCase().includes(state.search);
+  }
+  const shownSummaries = (a) => ranked(a).filter((s) => passes(s, a));
+  function applyQueue() {
+    let order = items.slice();
+    if (state.order === "flags") order.sort((x, y) => y.flags - x.flags || x.index - y.index);
+    let n = 0;
+    for (const item of order) {
+      item.shown = state.filter === "all" && !state.search ? true : shownSummaries(item.article).length > 0;
+      item.section.hidden = !item.shown;
+      if (item.shown) n++;
+    }
+    if (order.some((item, i) => main.children[i] !== item.section)) order.forEach((item) => main.appendChild(item.section));
+    state.order_list = order.filter((item) => item.shown);
+    state.order_list.forEach((item, i) => { item.position.textContent = `${i + 1} / ${state.order_list.length}`; });
+    $("queue-count").textContent = state.filter === "all" && !state.search ? "" : `${plural(n, "article")} shown`;
+    paintProgress();
+  }
+  function paintProgress() {
+    let all = 0, done = 0;
+    for (const a of data.articles) for (const s of ranked(a)) { all++; if (marks.get(s.key) && marks.get(s.key).mark) done++; }
+    $("progress").textContent = `${done} of ${plural(all, "summary", "summaries")} marked` + (editor ? ` by ${editor}` : "");
+  }
+  $("queue-filter").addEventListener("change", (e) => { state.filter = e.target.value; applyQueue(); refresh(); });
+  $("queue-order").addEventListener("change", (e) => { state.order = e.target.value; applyQueue(); });
+  let searchTimer = null;
+  $("search").addEventListener("input", (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.search = e.target.value.trim().toLowerCase(); applyQueue(); refresh(); }, 150);
+  });
+
+  const headerHeight = () => { const h = document.querySelector("body > header"); return getComputedStyle(h).position === "sticky" ? h.offsetHeight : 0; };
   // The article column sticks below the page header, whatever its height.
   const placeHeader = () => document.documentElement.style.setProperty("--head", headerHeight() + "px");
   placeHeader();
@@ -198,24 +341,76 @@
     state.current = index;
     items[index].section.classList.add("current");
   }
-  function go(index) {
-    if (!items.length) return;
-    index = Math.max(0, Math.min(items.length - 1, index));
-    setCurrent(index);
-    const section = items[index].section;
-    window.scrollTo({ top: section.getBoundingClientRect().top + window.scrollY - headerHeight() - 6 });
-    section.focus({ preventScroll: true });
+  function scrollToNode(node) {
+    window.scrollTo({ top: node.getBoundingClientRect().top + window.scrollY - headerHeight() - 6 });
   }
-  $("fold-all").addEventListener("click", () => items.forEach((item) => toggle(item, true)));
-  $("unfold-all").addEventListener("click", () => items.forEach((item) => toggle(item, false)));
+  // The article `step` places from items[index] in the queue's order (step 0: that article).
+  function go(index, step) {
+    const list = state.order_list;
+    if (!list.length) return;
+    let at = list.indexOf(items[index]);
+    if (at < 0) at = 0;
+    const item = list[Math.max(0, Math.min(list.length - 1, at + (step || 0)))];
+    setCurrent(item.index);
+    scrollToNode(item.section);
+    item.section.focus({ preventScroll: true });
+  }
+  // ---- The current summary (J / K between summaries; a / r / n act on it, then move on).
+  function cards(item) {
+    if (item.folded) toggle(item, false);
+    if (!item.rendered) renderBody(item);
+    return [...item.body.querySelectorAll("div.summary[data-key], div.pair-cell.head[data-key]")];
+  }
+  function setSummary(item, key) {
+    for (const old of document.querySelectorAll(".current-summary")) old.classList.remove("current-summary");
+    state.summary = key ? { item: item.index, key: key } : null;
+    setCurrent(item.index);
+    if (!key) return null;
+    const card = item.body.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (card) card.classList.add("current-summary");
+    return card;
+  }
+  function moveSummary(step) {
+    const list = state.order_list;
+    if (!list.length) return;
+    let pos = Math.max(0, list.indexOf(items[state.summary ? state.summary.item : state.current]));
+    let here = cards(list[pos]).map((c) => c.dataset.key);
+    let at = state.summary && state.summary.item === list[pos].index ? here.indexOf(state.summary.key) : (step > 0 ? -1 : here.length);
+    at += step;
+    while (at < 0 || at >= here.length) {
+      pos += step;
+      if (pos < 0 || pos >= list.length) { say(step > 0 ? "The end of the queue." : "The start of the queue."); return; }
+      here = cards(list[pos]).map((c) => c.dataset.key);
+      at = step > 0 ? 0 : here.length - 1;
+    }
+    const card = setSummary(list[pos], here[at]);
+    if (card) { scrollToNode(card); card.focus({ preventScroll: true }); }
+  }
+  function currentSummary() {
+    if (!state.summary) return null;
+    return bySummary.get(state.summary.key) || null;
+  }
+  $("fold-all").addEventListener("click", () => { items.forEach((item) => toggle(item, true)); say("All articles folded: o or “Unfold all” opens them."); });
+  $("unfold-all").addEventListener("click", () => { items.forEach((item) => toggle(item, false)); say("All articles unfolded: each one draws as you reach it."); });
   document.addEventListener("keydown", (e) => {
     const target = e.target;
     if (e.ctrlKey || e.metaKey || e.altKey || !items.length) return;
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-    if (e.key === "j") go(state.current + 1);
-    else if (e.key === "k") go(state.current - 1);
-    else if (e.key === "o") { toggle(items[state.current]); go(state.current); }
-    else return;
+    const current = currentSummary();
+    if (e.key === "j") go(state.current, +1);
+    else if (e.key === "k") go(state.current, -1);
+    else if (e.key === "J") moveSummary(+1);
+    else if (e.key === "K") moveSummary(-1);
+    else if (e.key === "o") { toggle(items[state.current]); go(state.current, 0); }
+    else if ((e.key === "a" || e.key === "r") && current) {
+      if (setMark(current.summary, current.article, { mark: e.key === "a" ? "accept" : "reject" })) {
+        repaintMarks(current.summary.key);
+        moveSummary(+1);
+      }
+    } else if (e.key === "n" && current) {
+      const note = document.querySelector(`div.marks[data-key="${CSS.escape(current.summary.key)}"] input.note`);
+      if (note) note.focus();
+    } else return;
     e.preventDefault();
   });
 
@@ -232,7 +427,7 @@
     const text = el("details", { class: "article-text" });
     const words = article.paragraphs.join(" ").split(/\s+/).filter(Boolean).length;
     text.appendChild(el("summary", {}, article.paragraphs.length
-      ? `Article text (${article.paragraphs.length} paragraphs, ${words} words)` : "Article text"));
+      ? `Article text (${plural(article.paragraphs.length, "paragraph")}, ${plural(words, "word")})` : "Article text"));
     if (article.paragraphs.length) {
       article.paragraphs.forEach((p) => text.appendChild(el("p", { class: "paragraph" }, p)));
     } else {
@@ -244,16 +439,23 @@
     const summaries = el("div", { class: "summaries" });
     if (pairing()) summaries.appendChild(sideBySide(item));
     else {
-      const shown = article.summaries.filter((s) => !state.hidden.has(s.run));
+      const shown = shownSummaries(article);
       const order = (s) => rankValue(state.sortBy, s.scores[state.sortBy]);
       shown.sort((a, b) => (order(a) === order(b) ? 0 : order(a) < order(b) ? -1 : 1));
       shown.forEach((s, i) => summaries.appendChild(summaryCard(item, s, i + 1)));
+      if (!shown.length) summaries.appendChild(el("p", { class: "note" }, "No summary of this article passes the filter."));
+    }
+    // The reference bullets scored as a summary: a ceiling, shown apart and never ranked.
+    for (const s of article.summaries.filter((x) => x.reference && !state.hidden.has(x.run))) {
+      const ref = summaryCard(item, s, null);
+      ref.classList.add("reference");
+      summaries.appendChild(ref);
     }
     const columns = el("div", { class: "columns" });
     columns.appendChild(source);
     columns.appendChild(summaries);
     body.replaceChildren(columns);
-    item.selected = null;
+    if (state.summary && state.summary.item === item.index) setSummary(item, state.summary.key);
   }
 
   // `text` with every occurrence of `needles` wrapped in <mark class=cls> (as text nodes, never HTML).
@@ -279,20 +481,41 @@
     return ranges.length > 0;
   }
 
-  function sentenceSpan(item, s) {
-    const flagged = s.verdicts.filter((v) => v.flagged);
-    const span = el("span", { class: "sent" + (flagged.length ? " flagged" : ""), tabindex: "0", role: "button" });
-    appendMarked(span, s.text, s.missing || [], "missing", "not in the article");
-    if (flagged.length) {
-      const levels = [...new Set(flagged.map((v) => v.level || "unsupported"))];
-      span.appendChild(el("span", { class: "level" }, levels.join(", ")));
+  // Evidence the size of a sentence: a long evidence block (captions and lines the splitter kept
+  // together) is cut to its piece sharing the most words with the summary sentence.
+  const EVIDENCE_CHARS = 320;
+  const wordsOf = (t) => new Set((t.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || []));
+  function trimEvidence(evidence, sentence) {
+    if (evidence.length <= EVIDENCE_CHARS) return evidence;
+    const pieces = evidence.split(/\n+|(?<=[.!?])\s+/).map((p) => p.trim()).filter(Boolean);
+    const want = wordsOf(sentence);
+    let best = pieces[0] || evidence, bestScore = -1;
+    for (const p of pieces) {
+      let n = 0;
+      for (const w of wordsOf(p)) if (want.has(w)) n++;
+      if (n > bestScore) { best = p; bestScore = n; }
     }
-    span.title = s.verdicts.map((v) => `${v.scorer}: ${fmt(v.score)}${v.level ? " — " + v.level : v.supported ? "" : " (unsupported)"}`)
-      .concat(s.problems).join("\n");
+    return best.length > EVIDENCE_CHARS ? best.slice(0, EVIDENCE_CHARS - 1) + "…" : best;
+  }
+  const cutOff = (summary, i) => summary.cut_at && i === summary.sentences.length - 1 && !/[.!?…"”’)\]]\s*$/.test(summary.sentences[i].text);
+
+  function sentenceSpan(item, summary, s, i) {
+    const flagged = s.verdicts.filter((v) => v.flagged);
+    const span = el("span", { class: "sent" + (flagged.length ? " flagged" : ""), tabindex: "0", role: "button", "data-index": String(i) });
+    appendMarked(span, s.text, s.missing || [], "missing", "not in the article");
+    const levels = [...new Set(flagged.map((v) => v.level || "unsupported"))];
+    if (cutOff(summary, i)) levels.push(`cut off at ${summary.cut_at} tokens`);
+    if (levels.length) span.appendChild(el("span", { class: "level" }, levels.join(", ")));
+    span.title = s.verdicts.map(reason).concat(s.problems).join("\n");
     const choose = () => selectSentence(item, s, span);
-    span.addEventListener("click", (e) => { e.stopPropagation(); setCurrent(item.index); choose(); });
+    span.addEventListener("click", (e) => { e.stopPropagation(); setSummary(item, summary.key); choose(); });
     span.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(); } });
     return span;
+  }
+  // A scorer's verdict on a sentence as text: its score against its threshold.
+  function reason(v) {
+    const against = typeof v.threshold === "number" ? ` ${v.flagged ? "<" : "≥"} ${fmt(v.threshold)}` : "";
+    return `${v.scorer} ${fmt(v.score)}${against}` + (v.flagged ? ` — ${v.level || "unsupported"}` : "");
   }
 
   // Highlight the article sentence(s) holding the chosen summary sentence's evidence.
@@ -300,8 +523,7 @@
     const body = item.body;
     for (const old of body.querySelectorAll(".sent.selected")) old.classList.remove("selected");
     span.classList.add("selected");
-    item.selected = s;
-    const evidence = s.verdicts.filter((v) => v.evidence).map((v) => v.evidence);
+    const evidence = s.verdicts.filter((v) => v.evidence).map((v) => trimEvidence(v.evidence, s.text));
     const details = body.querySelector("details.article-text");
     const paragraphs = [...body.querySelectorAll("p.paragraph")];
     let found = 0;
@@ -326,14 +548,22 @@
   function sentencesOf(item, summary) {
     const text = el("p", { class: "text" });
     if (summary.sentences.length) {
-      for (const s of summary.sentences) {
-        text.appendChild(sentenceSpan(item, s));
+      summary.sentences.forEach((s, i) => {
+        text.appendChild(sentenceSpan(item, summary, s, i));
         text.appendChild(document.createTextNode(" "));
-      }
+      });
     } else {
       text.textContent = summary.text.trim() ? summary.text : "(empty summary)";
     }
     return text;
+  }
+  // What the card must say about how the summary was made.
+  function badgesOf(summary) {
+    const badges = el("div", { class: "badges" });
+    if (summary.cut_at) badges.appendChild(el("span", { class: "badge cut" }, `cut at ${summary.cut_at} tokens`));
+    if (summary.article_cut) badges.appendChild(el("span", { class: "badge" }, `article cut by ${plural(summary.article_cut, "token")} to fit`));
+    if (summary.repetition) badges.appendChild(el("span", { class: "badge repetition" }, "loop: " + summary.repetition));
+    return badges;
   }
   function problemsOf(summary) {
     const problems = summary.sentences.flatMap((s) => s.problems)
@@ -341,6 +571,55 @@
     const list = el("ul", { class: "problems" });
     for (const p of problems) list.appendChild(el("li", {}, p));
     return list;
+  }
+  // Each flagged sentence's reasons as text (scorer, score, threshold, evidence), with the editor's
+  // verdict on the flag; every sentence when the editor asks ("Judge every sentence").
+  function flagsOf(item, summary) {
+    const box = el("div", { class: "flags" });
+    if (summary.reference) return box;
+    const all = state.judgeAll.has(summary.key);
+    const mark = marks.get(summary.key);
+    summary.sentences.forEach((s, i) => {
+      const flagged = s.verdicts.some((v) => v.flagged);
+      if (!flagged && !all) return;
+      const row = el("div", { class: "flag" + (flagged ? " flagged" : ""), "data-index": String(i) });
+      row.appendChild(el("span", { class: "flag-sentence" }, `Sentence ${i + 1}: “${clip(s.text, 90)}”`));
+      const reasons = el("ul", { class: "reasons" });
+      for (const v of s.verdicts) {
+        const li = el("li", { class: v.flagged ? "flagged" : "" }, reason(v));
+        if (v.evidence) li.appendChild(el("span", { class: "evidence-text" }, ` · evidence: “${clip(trimEvidence(v.evidence, s.text), 160)}”`));
+        reasons.appendChild(li);
+      }
+      row.appendChild(reasons);
+      const verdict = mark && mark.sentences[i];
+      const choices = flagged ? [["unsupported", "confirm flag"], ["supported", "dismiss flag"]]
+        : [["unsupported", "unsupported"], ["supported", "supported"]];
+      const buttons = el("span", { class: "verdicts" });
+      for (const [value, text] of choices) {
+        const b = el("button", { type: "button", class: "verdict-" + value, "aria-pressed": String(verdict === value) }, text);
+        b.addEventListener("click", (e) => {
+          e.stopPropagation();
+          setSummary(item, summary.key);
+          const m = marks.get(summary.key) || blank(summary, item.article);
+          const next = { ...m.sentences };
+          if (next[i] === value) delete next[i]; else next[i] = value;
+          if (setMark(summary, item.article, { sentences: next })) repaintMarks(summary.key);
+        });
+        buttons.appendChild(b);
+      }
+      row.appendChild(buttons);
+      box.appendChild(row);
+    });
+    if (summary.sentences.length) {
+      const more = el("button", { type: "button", class: "judge-all" }, all ? "Only flagged sentences" : "Judge every sentence");
+      more.addEventListener("click", (e) => {
+        e.stopPropagation();
+        all ? state.judgeAll.delete(summary.key) : state.judgeAll.add(summary.key);
+        repaintMarks(summary.key);
+      });
+      box.appendChild(more);
+    }
+    return box;
   }
   // A bullet's verdict names the bullet and the covering sentence by text or (html.py's compact
   // form) by their index in the article's bullets and the summary's sentences.
@@ -351,40 +630,75 @@
     item.title = `${fmt(b.score)}${sentence ? " — " + sentence : ""}`;
     return item;
   }
-  function marksOf(run, articleId) {
-    const marks = el("div", { class: "marks" });
-    const current = state.marks[markKey(run, articleId)] || {};
-    const buttons = [];
+  const when = (at) => (at ? at.slice(0, 16).replace("T", " ") : "");
+  function marksOf(item, summary) {
+    const box = el("div", { class: "marks", "data-key": summary.key });
+    const current = marks.get(summary.key) || {};
     for (const choice of ["accept", "reject"]) {
-      const button = el("button", { type: "button", class: "mark-" + choice,
-                                    "aria-pressed": String(current.mark === choice) }, choice);
-      button.addEventListener("click", () => {
-        const now = (state.marks[markKey(run, articleId)] || {}).mark;
-        setMark(run, articleId, { mark: now === choice ? null : choice });
-        const mark = state.marks[markKey(run, articleId)].mark;
-        buttons.forEach(([c, b]) => b.setAttribute("aria-pressed", String(mark === c)));
+      const button = el("button", { type: "button", class: "mark-" + choice, "aria-pressed": String(current.mark === choice),
+                                    title: choice + " (" + choice[0] + ")" }, choice);
+      button.addEventListener("click", (e) => {
+        e.stopPropagation();
+        setSummary(item, summary.key);
+        const now = (marks.get(summary.key) || {}).mark;
+        if (setMark(summary, item.article, { mark: now === choice ? null : choice })) repaintMarks(summary.key);
       });
-      buttons.push([choice, button]);
-      marks.appendChild(button);
+      box.appendChild(button);
     }
-    const note = el("input", { type: "text", class: "note", placeholder: "note", maxlength: "5000" });
+    const note = el("input", { type: "text", class: "note", placeholder: "note (n)", maxlength: "5000" });
     note.value = current.note || "";
-    note.addEventListener("input", () => setMark(run, articleId, { note: note.value }));
-    marks.appendChild(note);
-    return marks;
+    note.addEventListener("input", () => { if (!setMark(summary, item.article, { note: note.value })) note.value = ""; });
+    box.appendChild(note);
+    const notes = el("div", { class: "mark-notes" });
+    const theirs = others.get(summary.key) || [];
+    if (theirs.length) {
+      notes.appendChild(el("p", { class: "others" }, "Other editors: " + theirs.map((m) =>
+        `${m.editor || "(unnamed)"} ${m.mark || "note"}${m.note ? " “" + clip(m.note, 60) + "”" : ""}`).join(" · ")));
+    }
+    for (const old of stale.get(slotKey(summary.run_key, item.article.id)) || []) {
+      const who = old.editor === editor ? "You" : old.editor || "An editor";
+      notes.appendChild(el("p", { class: "warning stale" }, `${who} marked ${old.changed === "article" ? "this summary of an earlier text of the article" : "an earlier text of this summary"}` +
+        ` (${old.mark || "note"}${old.at ? ", " + when(old.at) : ""}); the ${old.changed} changed since, so the mark is not applied here.`));
+    }
+    if (current.legacy) notes.appendChild(el("p", { class: "note" }, "This mark was made before marks named the summary's text."));
+    const wrap = el("div", { class: "marks-wrap" });
+    wrap.appendChild(box);
+    if (notes.children.length) wrap.appendChild(notes);
+    return wrap;
+  }
+  function repaintMarks(key) {
+    // One summary's marks and flag verdicts changed: redraw its card's parts (everywhere it is drawn).
+    const found = bySummary.get(key);
+    if (!found) return;
+    const item = items.find((x) => x.article === found.article);
+    if (!item || !item.rendered) return;
+    for (const node of item.body.querySelectorAll(`div.marks-wrap`)) {
+      if (node.firstChild.dataset.key === key) node.replaceWith(marksOf(item, found.summary));
+    }
+    for (const node of item.body.querySelectorAll(`div.flags[data-key="${CSS.escape(key)}"]`)) {
+      const fresh = flagsOf(item, found.summary);
+      fresh.dataset.key = key;
+      node.replaceWith(fresh);
+    }
   }
   function heading(summary, prefix) {
-    const head = el("h3", {}, prefix + summary.run);
+    const head = el("h3", {}, prefix + (summary.reference ? "Reference bullets as a summary (not ranked): " : "") + summary.run);
     head.appendChild(el("span", { class: "metric" }, `${label(state.sortBy)} = ${fmt(summary.scores[state.sortBy])}`));
     return head;
   }
 
   function summaryCard(item, summary, rank) {
-    const card = el("div", { class: "summary", "data-run": summary.run, "data-article": item.article.id });
-    card.appendChild(heading(summary, `${rank}. `));
+    const card = el("div", { class: "summary", "data-run": summary.run, "data-article": item.article.id, tabindex: "-1" });
+    if (!summary.reference) card.dataset.key = summary.key;
+    card.appendChild(heading(summary, rank ? `${rank}. ` : ""));
+    const badges = badgesOf(summary);
+    if (badges.children.length) card.appendChild(badges);
     card.appendChild(sentencesOf(item, summary));
     const problems = problemsOf(summary);
     if (problems.children.length) card.appendChild(problems);
+    const flags = flagsOf(item, summary);
+    flags.dataset.key = summary.key;
+    if (!summary.reference) card.appendChild(flags);
     for (const [matcher, bullets] of Object.entries(summary.coverage)) {
       const covered = bullets.filter((b) => b.covered).length;
       card.appendChild(el("div", { class: "coverage-head" }, `Bullets covered (${matcher}): ${covered}/${bullets.length}`));
@@ -392,7 +706,8 @@
       bullets.forEach((b) => list.appendChild(bulletItem(item.article, summary, b)));
       card.appendChild(list);
     }
-    card.appendChild(marksOf(summary.run, item.article.id));
+    if (!summary.reference) card.appendChild(marksOf(item, summary));
+    card.addEventListener("click", () => setSummary(item, summary.reference ? null : summary.key));
     return card;
   }
 
@@ -407,10 +722,15 @@
       grid.appendChild(wrap);
       return wrap;
     };
-    const both = (make, cls) => pair.forEach((s, i) => cell(i, s ? make(s, i) : null, cls));
-    pair.forEach((s, i) => cell(i, s ? heading(s, "") : el("h3", {}, state.pair[i] + ": no summary of this article"), "head"));
+    const both = (make, cls) => pair.map((s, i) => cell(i, s ? make(s, i) : null, cls));
+    pair.forEach((s, i) => {
+      const head = cell(i, s ? heading(s, "") : el("h3", {}, state.pair[i] + ": no summary of this article"), "head");
+      if (s && !s.reference) { head.dataset.key = s.key; head.addEventListener("click", () => setSummary(item, s.key)); }
+    });
+    both((s) => badgesOf(s), "badges-row");
     both((s) => sentencesOf(item, s), "text");
     both((s) => problemsOf(s), "flags");
+    both((s) => { const f = flagsOf(item, s); f.dataset.key = s.key; return f; }, "verdicts-row");
     const matchers = [...new Set(pair.flatMap((s) => (s ? Object.keys(s.coverage) : [])))];
     for (const matcher of matchers) {
       both((s) => {
@@ -428,13 +748,14 @@
         }, "bullet-row");
       }
     }
-    both((s) => marksOf(s.run, item.article.id), "marks-row");
+    both((s) => (s.reference ? el("span") : marksOf(item, s)), "marks-row");
     return grid;
   }
 
   // ---- Export and import of marks.
   $("export").addEventListener("click", () => {
-    const text = JSON.stringify({ exported_at: new Date().toISOString(), marks: marksList() }, null, 2);
+    const text = JSON.stringify({ version: 3, exported_at: new Date().toISOString(),
+                                  marks: markList().map((m) => ({ editor: editor, ...wire(m), at: m.at || "" })) }, null, 2);
     $("marks-json").value = text;
     $("export-panel").hidden = false;
     const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })),
@@ -444,15 +765,22 @@
   function importMarks(parsed, source) {
     const list = Array.isArray(parsed) ? parsed : parsed && Array.isArray(parsed.marks) ? parsed.marks : null;
     if (!list) { say(`${source}: not a marks file (expected {"marks": [...]} as exported here)`); return; }
-    let taken = 0;
+    if (needName()) return;
+    let taken = 0, changed = 0;
     for (const raw of list) {
-      const mark = cleanMark(raw);
-      if (!mark) continue;
-      setMark(mark.run, mark.article_id, { mark: mark.mark, note: mark.note });
+      const entry = readMark(raw);
+      if (!entry || entry.place === "elsewhere") continue;
+      if (entry.place === "stale") { keepStale(entry, typeof raw.editor === "string" ? raw.editor : "", true); changed++; continue; }
+      const s = entry.slot.summary;
+      setMark(s, entry.slot.article, { mark: entry.mark.mark, note: entry.mark.note, sentences: entry.mark.sentences });
       taken++;
     }
+    applyQueue();
     refresh();
-    say(`${source}: ${taken} marks imported` + (list.length > taken ? `, ${list.length - taken} skipped (not summaries on this page, or malformed)` : ""));
+    const skipped = list.length - taken - changed;
+    say(`${source}: ${plural(taken, "mark")} imported` +
+        (changed ? `, ${changed} made on another text of the summary or article (shown as warnings, not applied)` : "") +
+        (skipped ? `, ${skipped} skipped (not summaries on this page, or malformed)` : ""));
   }
   $("import").addEventListener("change", (e) => {
     const file = e.target.files && e.target.files[0];
@@ -464,29 +792,53 @@
     });
     e.target.value = "";
   });
-  if (reviewUrl) {
-    // The review server's marks.json: this editor's marks, taken where this browser has none of its own
-    // (other editors' marks stay theirs).
+  function fetchServer() {
+    // The review server's marks.json: this editor's marks (taken where this browser has none of its
+    // own), other editors' (shown on the cards), marks of changed summaries (warnings), and how many
+    // it holds that this page cannot place.
     fetch(reviewUrl).then((r) => (r.ok ? r.json() : null)).then((saved) => {
       const all = saved && Array.isArray(saved.marks) ? saved.marks : [];
-      const list = all.filter((m) => m && typeof m === "object" && (m.editor || "") === editor);
+      others.clear();
+      for (const key of [...stale.keys()]) stale.set(key, stale.get(key).filter((m) => m.local));
       let taken = 0;
-      for (const raw of list) {
-        const mark = cleanMark(raw);
-        if (!mark || state.marks[markKey(mark.run, mark.article_id)]) continue;
-        setMark(mark.run, mark.article_id, { mark: mark.mark, note: mark.note }, false);
-        taken++;
+      const onServer = new Set();
+      for (const raw of all) {
+        const entry = readMark(raw);
+        if (!entry || entry.place === "elsewhere") continue;
+        const who = entry.mark.editor;
+        if (entry.place === "stale") { keepStale(entry, who); continue; }
+        const key = entry.slot.summary.key;
+        if (who === editor && editor) {
+          onServer.add(key);
+          if (!marks.has(key)) { marks.set(key, { ...entry.mark, legacy: entry.legacy }); taken++; }
+        } else {
+          const list = others.get(key) || [];
+          list.push(entry.mark);
+          others.set(key, list);
+        }
       }
+      applyQueue();
       refresh();
-      say(`Review server: marks are saved to its marks.json (${taken} read from it).`);
+      const unplaced = saved && typeof saved.unplaced === "number" ? saved.unplaced : 0;
+      const reasons = saved && saved.unplaced_reasons && typeof saved.unplaced_reasons === "object"
+        ? Object.entries(saved.unplaced_reasons).filter(([, n]) => n).map(([why, n]) => `${why}: ${n}`).join(", ") : "";
+      say(`Review server: marks are saved to its marks.json (${taken} of ${editor || "yours"} read from it)` +
+          (unplaced ? `; it keeps ${plural(unplaced, "mark")} this page cannot place (${reasons})` : "") +
+          (editor ? "" : "; type your name in “Editor” to mark"));
       // Marks this browser kept that the server lacks (made while it was not running): send them.
-      const onServer = new Set(list.map(cleanMark).filter(Boolean).map((m) => markKey(m.run, m.article_id)));
-      if (marksList().some((m) => !onServer.has(markKey(m.run, m.article_id)))) postMarks();
+      for (const [key, m] of marks) if (!onServer.has(key) && !empty(m)) dirty.add(key);
+      if (dirty.size && editor) postMarks();
     }).catch((e) => say("Review server unreachable: " + e.message));
   }
-  const kept = Object.keys(state.marks).length;
-  say(`${total} article${total === 1 ? "" : "s"} × ${data.runs.length} system${data.runs.length === 1 ? "" : "s"}` + (kept ? `; ${kept} marks kept from earlier visits` : "") +
+
+  loadMine();
+  applyQueue();
+  const differing = data.articles.filter((a) => a.texts_differ).length;
+  const kept = marks.size;
+  say(`${plural(total, "article")} × ${plural(data.runs.length, "system")}` + (kept ? `; ${plural(kept, "mark")} kept from earlier visits` : "") +
+      (differing ? `; warning: the runs saw different texts of ${plural(differing, "article")}` : "") +
       (total > FOLD_OVER ? "; all folded: o or “Unfold all” opens them" : ""));
+  if (reviewUrl) fetchServer();
   if (items.length) setCurrent(0);
   if (window.performance && performance.mark) performance.mark("report-ready");
   document.documentElement.dataset.ready = "true";
