@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.data.load import _read_text as read_text
 from harness.errors import DataError
 from harness.provenance import text_sha256
 
@@ -54,9 +55,12 @@ def detect_format(record: dict) -> str | None:
 
 def read_records(path: str | Path) -> list[tuple[int, dict]]:
     """(line number, record) of every non-blank line of a JSON Lines file. A line that is not a
-    JSON object is a DataError naming its own line (not the JSON parser's "line 1")."""
+    JSON object is a DataError naming its own line (not the JSON parser's "line 1"); so is a line
+    that is not UTF-8."""
     out = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
+    # The data loader's reading rules: UTF-8 (a byte-order mark dropped); Latin-1, UTF-16 or a NUL byte
+    # is a DataError naming the file and the line, not a bare UnicodeDecodeError.
+    for number, line in enumerate(read_text(Path(path)).split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from harness.errors import ConfigError
 from harness.meta_eval.realsumm import UnitLabels
 from harness.metrics.coverage.bullet_coverage import BulletCoverage, bullet_scores
 from harness.stats.agreement import (
@@ -43,8 +44,18 @@ def unit_scores(metric: BulletCoverage, rows: list[UnitLabels]) -> list[np.ndarr
     return [bullet_scores(matches[i])[0] if i in matches else np.zeros(len(r.units)) for i, r in enumerate(rows)]
 
 
+def check_matchers(metrics: dict) -> None:
+    """Refuse, before anything is scored, a metric that is not a bullet-coverage matcher (``rouge``)."""
+    for name, metric in metrics.items():
+        if not isinstance(metric, BulletCoverage):
+            raise ConfigError(f"--metrics {name}: not a coverage matcher ({type(metric).__name__}); the coverage "
+                              "meta-eval takes bullet-coverage configs (coverage_lexical, coverage_semantic, "
+                              "coverage_entailment)")
+
+
 def evaluate(name: str, metric: BulletCoverage, rows: list[UnitLabels], *, seed: int = 0,
              n_resamples: int = 1000) -> dict:
+    check_matchers({name: metric})
     t0 = time.perf_counter()
     scores = unit_scores(metric, rows)
     seconds = time.perf_counter() - t0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import DataError
-from harness.io import read_jsonl
+from harness.meta_eval.consistency_data import read_records
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class UnitLabels:
 
 def read_realsumm(path: str | Path) -> list[UnitLabels]:
     rows = []
-    for number, record in enumerate(read_jsonl(Path(path)), start=1):
+    for number, record in read_records(path):  # each a JSON object, in UTF-8: else an error naming the line
         for field in ("doc_id", "system", "summary", "scus", "scu_present"):
             if field not in record:
                 raise DataError(f"missing field {field!r} (format realsumm needs doc_id, system, summary, "
