@@ -89,3 +89,26 @@ def test_krippendorff_alpha_nominal_by_hand_and_the_textbook_example():
     assert krippendorff_alpha_nominal([["a", "a"], ["b", "b"], ["c"]]) == 1.0  # perfect; the lone rating unpaired
     assert np.isnan(krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))  # no variation: undefined
     assert np.isnan(krippendorff_alpha_nominal([["a"], ["b"]]))
+
+
+def test_roc_auc_balanced_accuracy_and_best_threshold_equal_scikit_learns_on_random_inputs():
+    """Ours stay hand-written: in a bootstrap (1,000 resamples of each figure) and best_threshold (up
+    to 2,001 candidates) scikit-learn's per-call checks cost 25-40x more (2.2 ms against 0.09 ms per
+    AUC of 300 scores, 1.0 ms against 0.025 ms per balanced accuracy). scikit-learn is the oracle:
+    AUC within 1e-12, balanced accuracy identical, and best_threshold's balanced accuracy the best on
+    scikit-learn's ROC curve (within 1e-12), with ties (scores on a grid of 5 values) and without."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(0)
+    for case in range(300):
+        n = int(rng.integers(2, 300))
+        labels = rng.random(n) < rng.uniform(0.1, 0.9)
+        if labels.all() or not labels.any():
+            labels[0] = not labels[0]
+        scores = rng.integers(0, 5, n) / 4 if case % 2 else rng.normal(labels * rng.uniform(0, 2), 1)
+        assert abs(roc_auc(scores, labels) - roc_auc_score(labels, scores)) <= 1e-12
+        for threshold in (*rng.choice(scores, 3), scores.min() - 1, scores.max() + 1):
+            assert balanced_accuracy(scores, labels, threshold) == balanced_accuracy_score(labels, scores >= threshold)
+        fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+        best = balanced_accuracy(scores, labels, best_threshold(scores, labels))
+        assert abs(best - float(np.max((tpr + 1 - fpr) / 2))) <= 1e-12

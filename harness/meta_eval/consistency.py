@@ -14,8 +14,8 @@ interval over articles (all summaries of an article resampled together):
 - sentence-level ROC AUC where the data labels sentences (QAGS-C);
 - Spearman, Kendall and Pearson with the graded human score where there is one (SummEval,
   QAGS-C's fraction of consistent sentences).
-The composite is a logistic regression on the scorers' standardised summary scores, fitted on
-the dev part only, reported beside its parts.
+The composite is a logistic regression on the scorers' standardised summary scores (scikit-learn's,
+L2 penalty 0.01 per unit of mean loss), fitted on the dev part only, reported beside its parts.
 
 Where the data names a ``dataset`` (or ``origin``) per example, balanced accuracy and ROC AUC are
 also reported per group, with each group's threshold tuned on that group's dev part (as the
@@ -30,7 +30,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from harness.errors import ConfigError, DataError
 from harness.meta_eval.consistency_data import ConsistencyExample
@@ -149,23 +148,19 @@ def scorer_outputs(metric, examples: list[ConsistencyExample],
 
 
 def fit_composite(features: np.ndarray, labels: np.ndarray, l2: float = 1e-2) -> dict:
-    """Logistic regression weights (on standardised features) with a small L2 penalty."""
+    """Logistic regression weights (on standardised features) with a small L2 penalty: mean log
+    loss + ``l2`` * sum of squared weights (the bias unpenalised), which is scikit-learn's
+    ``C = 1 / (2 * n * l2)``."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(labels.tolist())) < 2:
+        raise DataError("the composite is fitted on labelled examples of both kinds (consistent and not); "
+                        f"these {len(labels)} are all {labels[0]}")
     mean, std = features.mean(axis=0), features.std(axis=0) + 1e-9
-    x = np.hstack([(features - mean) / std, np.ones((len(features), 1))])
-    y = labels.astype(float)
-
-    def loss(w):
-        z = x @ w
-        return float(np.mean(np.logaddexp(0, z) - y * z) + l2 * np.sum(w[:-1] ** 2))
-
-    def grad(w):
-        p = 1 / (1 + np.exp(-(x @ w)))
-        g = x.T @ (p - y) / len(y)
-        g[:-1] += 2 * l2 * w[:-1]
-        return g
-
-    w = minimize(loss, np.zeros(x.shape[1]), jac=grad, method="L-BFGS-B").x
-    return {"mean": mean.tolist(), "std": std.tolist(), "weights": w[:-1].tolist(), "bias": float(w[-1])}
+    fit = LogisticRegression(C=1 / (2 * len(labels) * l2), tol=1e-10, max_iter=10_000).fit(
+        (features - mean) / std, labels.astype(int))
+    return {"mean": mean.tolist(), "std": std.tolist(), "weights": fit.coef_[0].tolist(),
+            "bias": float(fit.intercept_[0])}
 
 
 def _clusters(idx: list[int], examples, summary_scores, labels, sentence_scores) -> list[dict]:
@@ -289,7 +284,9 @@ def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split
                                 fixed_threshold=getattr(metric, "threshold", None), seed=seed,
                                 n_resamples=n_resamples, seconds=round(time.perf_counter() - t0, 1)))
     fittable = {name: part for name, part in parts.items() if not isinstance(metrics[name], CompositeConsistency)}
-    if composite and split.dev and len(fittable) > 1 and all(e.label is not None for e in examples):
+    labelled = all(e.label is not None for e in examples)
+    both = labelled and len({examples[i].label for i in split.dev}) == 2  # a fit needs both labels on dev
+    if composite and split.dev and len(fittable) > 1 and both:
         parts = fittable
         scores, model = composite_scores(parts, examples, seed, split)
         result = evaluate("composite(" + "+".join(parts) + ")", scores, [[] for _ in examples], examples,
