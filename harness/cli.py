@@ -49,6 +49,12 @@ examples:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command's one error path: an error the user can fix (``HarnessError``, whichever
+    command raised it) is one line and exit 2; a write that failed names the option that chose
+    its path (``harness.outputs``)."""
+    from harness.errors import HarnessError
+
+    argv = sys.argv[1:] if argv is None else argv
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C outside a job (a job prints its own line and exits 130)
@@ -56,10 +62,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(interrupted(), file=sys.stderr)
         return 130
+    except HarnessError as e:
+        from harness.outputs import named_by_option
+
+        print(f"error: {named_by_option(e, argv)}", file=sys.stderr)
+        return 2
 
 
-def _main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def _main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
@@ -68,6 +78,7 @@ def _main(argv: list[str] | None = None) -> int:
         from harness import app
         from harness.errors import HarnessError
         from harness.http_client import check_key_overrides
+        from harness.outputs import check_run_dir_override
 
         try:  # a key where its variable's name belongs: refused before Hydra writes the overrides anywhere
             check_key_overrides(rest)
@@ -79,6 +90,8 @@ def _main(argv: list[str] | None = None) -> int:
         except HarnessError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
+        # The run directory Hydra will create and open app.log in: a read-only one, or a file, is one line.
+        check_run_dir_override(rest)
         sys.argv = ["harness run", *rest]
         app.main()
         return 0
@@ -102,7 +115,7 @@ def leaderboard(args: list[str]) -> int:
     import argparse
     from pathlib import Path
 
-    from harness.errors import HarnessError
+    from harness.outputs import check_writable
     from harness.reports.leaderboard import write_leaderboard
 
     parser = argparse.ArgumentParser(prog="harness leaderboard",
@@ -114,10 +127,12 @@ def leaderboard(args: list[str]) -> int:
                                       "directory when one is given; nowhere when several are)")
     options = parser.parse_args(args)
     out = options.out or (options.paths[0] if len(options.paths) == 1 else None)
+    if options.out or (out and Path(out).is_dir()):  # a missing directory given to read is named by the reader
+        check_writable(out, "--out")
     try:
         board, text = write_leaderboard([Path(p) for p in options.paths], options.sort_by,
                                         out=Path(out) if out else None)
-    except (HarnessError, OSError) as e:
+    except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text)
@@ -132,6 +147,7 @@ def gate(args: list[str]) -> int:
 
     from harness import gate as g
     from harness.errors import HarnessError
+    from harness.outputs import check_writable
 
     parser = argparse.ArgumentParser(prog="harness gate", description="Paired bootstrap regression gate.")
     parser.add_argument("--baseline", required=True, help="baseline file, run directory or sweep directory")
@@ -152,6 +168,9 @@ def gate(args: list[str]) -> int:
                         help="what to print: a text table (default), Markdown, the JSON report, or JUnit XML; "
                              "gate.json, gate.md and gate.xml (JUnit) are written whatever the format")
     options = parser.parse_args(args)
+    # Where the gate writes, checked before any scoring (a candidate that is missing is named by its reader).
+    if not (options.update_baseline or options.refresh_baseline) and (options.out or Path(options.candidate).is_dir()):
+        check_writable(options.out or options.candidate, "--out")
     try:
         if options.update_baseline:
             baseline = g.write_baseline(options.candidate, options.baseline)
@@ -172,20 +191,18 @@ def gate(args: list[str]) -> int:
             tolerances = {}
             for item in options.metric:
                 name, sep, tolerance = item.rpartition(":")
-                try:
-                    tolerances[name] = float(tolerance)
-                except ValueError:
-                    sep = ""
                 if not sep or not name:
                     raise HarnessError(f"--metric {item!r}: expected NAME:TOLERANCE, e.g. rouge/rougeLsum_f:0.02")
+                tolerances[name] = g.check_tolerance(tolerance, f"--metric {item!r}")
         report = g.run_gate(options.baseline, options.candidate, tolerances, config,
                           allow_missing=options.allow_missing)
-    except (HarnessError, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(g.render_gate_as(report, options.format), end="")
+    printed = g.render_gate_as(report, options.format)
     out = Path(options.out or options.candidate)
-    g.write_gate_outputs(report, out)
+    g.write_gate_outputs(report, out)  # written before anything is printed: a failed write never follows a verdict
+    print(printed, end="")
     # Only the text format shares stdout with this line: JSON and XML stay parseable.
     print(f"written: {', '.join(str(out / name) for name in g.GATE_FILES)}",
           file=sys.stdout if options.format == "text" else sys.stderr)
@@ -217,9 +234,8 @@ def track(args: list[str]) -> int:
             backend = MlflowBackend(options.tracking_uri, options.experiment)
             with quiet_retries():
                 done = backend.log_path(Path(options.path))
-    except HarnessError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except HarnessError:
+        raise  # main's one error path: one line, exit 2
     except Exception as e:  # the tracker's own error (unreachable, refused): one line, exit 1
         from harness.tracking.callback import one_line
 
@@ -236,6 +252,7 @@ def compare(args: list[str]) -> int:
     from pathlib import Path
 
     from harness.errors import HarnessError
+    from harness.outputs import check_writable
     from harness.reports import compare as cmp
 
     parser = argparse.ArgumentParser(prog="harness compare", description="Compare runs with bootstrap CIs.")
@@ -254,6 +271,8 @@ def compare(args: list[str]) -> int:
                         help="resamples of the paired differences (each run's own interval is the one its "
                              "results.json stores)")
     options = parser.parse_args(args)
+    if options.out:
+        check_writable(options.out, "--out")
     try:
         runset = cmp.load_runs(options.paths)
         for failed in runset.failed:
@@ -270,7 +289,7 @@ def compare(args: list[str]) -> int:
             review = cmp.marks_review(runs, marks)
             board["agreement_with_marks"], board["marks_review"] = agreement, review
             board["warnings"] += review["warnings"]
-    except (HarnessError, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if options.format in ("csv", "json"):  # the table and Markdown carry the warnings; say them here too
@@ -291,7 +310,6 @@ def review(args: list[str]) -> int:
     import argparse
     from pathlib import Path
 
-    from harness.errors import HarnessError
     from harness.review import serve
 
     parser = argparse.ArgumentParser(prog="harness review", description="Serve report.html locally and save marks.")
@@ -300,7 +318,7 @@ def review(args: list[str]) -> int:
     options = parser.parse_args(args)
     try:
         serve(Path(options.path), options.port)
-    except (HarnessError, OSError) as e:
+    except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
@@ -372,6 +390,7 @@ def meta_eval(args: list[str]) -> int:
         parser.error(f"--data takes one file under --split {split_mode} ({len(options.data)} given; several are "
                      "for --split lodo)")
     options.data = options.data[0]
+    _check_meta_eval_outputs(options)
     if options.save_composite and (options.task != "consistency" or split_mode == "none"
                                    or len((options.metrics or "a,b").split(",")) < 2):
         parser.error("--save-composite needs the consistency task, two or more --metrics and a part to fit on "
@@ -391,8 +410,10 @@ def meta_eval(args: list[str]) -> int:
 
             rows = read_realsumm(options.data)[:options.limit]
             names = (options.metrics or "coverage_lexical,coverage_semantic").split(",")
-            results = [coverage.evaluate(name, load_metric(name), rows, seed=options.seed,
-                                         n_resamples=options.n_resamples) for name in names]
+            metrics = {name: load_metric(name) for name in names}
+            coverage.check_matchers(metrics)  # every one, before the first is scored
+            results = [coverage.evaluate(name, metric, rows, seed=options.seed, n_resamples=options.n_resamples)
+                       for name, metric in metrics.items()]
             text = coverage.render(results, options.data)
         else:
             from harness.meta_eval import consistency
@@ -428,7 +449,7 @@ def meta_eval(args: list[str]) -> int:
                     raise HarnessError("--save-composite: no composite was fitted (it needs two or more --metrics, "
                                        "labels, and a dev part: not --split none, and enough examples)")
                 write_json_atomic(Path(options.save_composite), fitted)
-    except (HarnessError, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text, end="")
@@ -443,11 +464,7 @@ def meta_eval(args: list[str]) -> int:
         if audit is not None:
             from harness.meta_eval import consistency
 
-            try:
-                written += consistency.write_audit(out, *audit)
-            except HarnessError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
+            written += consistency.write_audit(out, *audit)
         print(f"written: {', '.join(map(str, written))}")
     if options.save_composite:
         print(f"composite saved: {options.save_composite} (use it: 'metrics=[consistency_composite]' "
@@ -459,7 +476,6 @@ def _meta_eval_lodo(parser, options) -> int:
     """``harness meta-eval --split lodo --data A B C ...``: see harness/meta_eval/transfer.py."""
     from pathlib import Path
 
-    from harness.errors import HarnessError
     from harness.io import write_json_atomic, write_text_atomic
 
     if options.task != "consistency" or options.dev or options.limit is not None:
@@ -469,6 +485,7 @@ def _meta_eval_lodo(parser, options) -> int:
     rate = FLAG_RATE if options.flag_rate is None else options.flag_rate
     if not 0 <= rate < 1:
         parser.error(f"--flag-rate must be at least 0 and below 1, got {rate}")
+    _check_meta_eval_outputs(options)
     try:
         from harness.config import load_metric
         from harness.meta_eval import transfer
@@ -493,13 +510,24 @@ def _meta_eval_lodo(parser, options) -> int:
             write_json_atomic(out / "meta_eval.json", {"task": "consistency", "split": "lodo", **report})
             write_text_atomic(out / "meta_eval.md", text)
             written += [str(out / "meta_eval.json"), str(out / "meta_eval.md")]
-    except (HarnessError, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text, end="")
     if written:
         print(f"written: {', '.join(map(str, written))}")
     return 0
+
+
+def _check_meta_eval_outputs(options) -> None:
+    """Every path meta-eval will write, checked before any example is scored."""
+    from harness.outputs import check_writable
+
+    if options.out:
+        check_writable(options.out, "--out")
+    for option in ("save_composite", "save_calibration"):
+        if getattr(options, option, None):
+            check_writable(getattr(options, option), f"--{option.replace('_', '-')}", directory=False)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,10 @@ from harness.results import (
     read_json,
     scalar_scores,
 )
+from harness.schema import first_non_finite
 from harness.text.visible import visible
+
+MAX_ARTICLES_NEEDED = 10**12  # what "articles needed" says for a tolerance no evaluation set resolves
 
 
 class GateInputError(HarnessError):
@@ -59,7 +62,25 @@ def load_gate_config(name: str = "default") -> dict:
     if not path.exists():
         choices = sorted(p.stem for p in (CONF_DIR / "gate").glob("*.yaml"))
         raise GateInputError(f"no gate config {name!r}: choose one of {choices}")
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    if not isinstance(config.get("metrics"), dict):
+        raise GateInputError(f"{path}: 'metrics' must map each gated metric to its tolerance")
+    for metric, tolerance in config["metrics"].items():
+        check_tolerance(tolerance, f"{path}: metrics.{metric}")
+    return config
+
+
+def check_tolerance(value, where: str) -> float:
+    """A tolerance (how much worse a metric may get, in its units): a finite number, 0 or more;
+    ``value`` may be the text of ``--metric NAME:TOLERANCE``. Else a GateInputError naming ``where``."""
+    try:
+        tolerance = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        tolerance = math.nan
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise GateInputError(f"{where}: the tolerance must be a finite number, 0 or more (how much worse the metric "
+                             f"may get, in its units; 0: any drop the interval resolves fails), got {value!r}")
+    return tolerance
 
 
 def read_side(path, side: str) -> RunSet:
@@ -81,8 +102,18 @@ def write_baseline(candidate, out) -> dict:
     if empty:
         raise GateInputError(f"refusing to write a baseline from runs over 0 articles: {', '.join(empty)}")
     data = baseline_data(runset, str(candidate), datetime.now(timezone.utc).isoformat())
-    write_json_atomic(Path(out), data)
+    write_baseline_file(Path(out), data)
     return data
+
+
+def write_baseline_file(path: Path, data: dict) -> None:
+    """Write a baseline file as strict JSON: a NaN or infinite value (which json.dumps would write as
+    the non-JSON token ``NaN`` or ``Infinity``) is refused, naming where it is; nothing is written."""
+    found = first_non_finite(data)
+    if found:
+        raise GateInputError(f"refusing to write the baseline {path}: {found[0]} is {found[1]}, not a finite number "
+                             "(a baseline holds finite scores only): rerun the run whose scores hold it")
+    write_json_atomic(path, data)
 
 
 def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = False) -> list[str]:
@@ -116,7 +147,7 @@ def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = Fal
             entry["results"]["metric_stats"] = run.results["metric_stats"]
     if any(not n.startswith("not refreshed") for n in notes):
         data["scores_refreshed"] = {"at": datetime.now(timezone.utc).isoformat(), "scorers_of": str(candidate_path)}
-        write_json_atomic(path, data)
+        write_baseline_file(path, data)
     return notes
 
 
@@ -185,7 +216,12 @@ def articles_needed(differences: list[float], baseline: list[float], meta: dict,
         if low is None or high is None:
             return 0, "unknown (an unbounded metric with no spread to estimate from)"
         sigma, source = (high - low) / 2, f"the widest spread a {low:g} to {high:g} metric allows"
-    return math.ceil((z * sigma / tolerance) ** 2), f"σ = {sigma:.3f}, {source}"
+    if tolerance <= 0:
+        return 0, f"none: with a tolerance of 0 any drop the interval resolves fails (σ = {sigma:.3f}, {source})"
+    ratio = z * sigma / tolerance
+    if ratio > MAX_ARTICLES_NEEDED ** 0.5:  # a tolerance far below the spread: more articles than anyone has
+        return MAX_ARTICLES_NEEDED, f"more than {MAX_ARTICLES_NEEDED:,}: σ = {sigma:.3f}, {source}"
+    return math.ceil(ratio ** 2), f"σ = {sigma:.3f}, {source}"
 
 
 def check_same_contents(base: Run, cand: Run) -> None:
