@@ -66,7 +66,7 @@ class SentenceEncoder:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         store = _STORE[0]
         if missing and store is not None:
-            self._cache.update(store.get(self.store_key, missing))
+            self._cache.update(store.get(self.store_key, missing, self._model.get_embedding_dimension()))
             missing = [t for t in missing if t not in self._cache]
         if missing:
             vectors = self._model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
