@@ -22,23 +22,35 @@ class OutputError(HarnessError):
 
 
 def check_writable(path, option: str, *, directory: bool = True) -> Path:
-    """``path`` (a directory an option names, created when missing; or, ``directory=False``, a file
-    whose directory must exist or be creatable) when a file can be written there; else an
-    ``OutputError`` naming the path and ``option``, before any work is done."""
+    """``path`` (a directory an option names; or, ``directory=False``, a file) when the command
+    will be able to write there: its deepest existing part is a directory where a file can be
+    created (nothing is left behind: the directories are made when the outputs are written);
+    else an ``OutputError`` naming the path and ``option``, before any work is done."""
     path = Path(path)
-    target = path if directory else path.parent
+    existing = deepest_existing(path if directory else path.parent)
     try:
-        if directory and path.exists() and not path.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(path))
         if not directory and path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
-        target.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".harness-write-check-", dir=target)
-        os.close(fd)
-        os.unlink(probe)
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a directory", str(existing))
+        probe_write(existing)
     except OSError as e:
         raise unwritable(path, e, option, directory=directory) from None
     return path
+
+
+def deepest_existing(path: Path) -> Path:
+    """``path`` or the nearest of its parents that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def probe_write(directory: Path) -> None:
+    """Create and remove a file in ``directory``: the OSError a write there would raise, if any."""
+    fd, probe = tempfile.mkstemp(prefix=".harness-write-check-", dir=directory)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def unwritable(path, error: OSError, option: str, *, directory: bool = True) -> OutputError:
@@ -104,16 +116,12 @@ def check_run_dir_override(args: list[str]) -> None:
                 value = value[1:-1]
     static = value.split("${")[0]
     base = Path(static if "${" not in value else static.rpartition("/")[0] or ".")
-    existing = base
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = deepest_existing(base)
     if not existing.is_dir():
         raise OutputError(f"{key}={value}: {existing} is a file, not a directory; give {key} a directory "
                           "(one that does not exist yet, or a run directory)")
     try:
-        fd, probe = tempfile.mkstemp(prefix=".harness-write-check-", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
+        probe_write(existing)
     except OSError as e:
         reason = e.strerror or type(e).__name__
         code = errno.errorcode.get(e.errno, e.errno) if e.errno else None
