@@ -6,14 +6,25 @@ cut into chunks of ``system.batch_size``. The same set and batch size always giv
 batches, so an interrupted run, resumed, regenerates each batch that lacks a summary whole, and
 every summary comes out as an uninterrupted run's would.
 
+Rows that leave when they finish: a system that `refills` under the decoding (a transformers
+causal model, eager greedy decoding) gets groups instead of batches: the same order cut into
+near-equal contiguous groups of at most `REFILL_BATCHES` x ``batch_size`` articles, each decoded
+with at most ``batch_size`` rows at once, a finished row replaced by the group's next article
+(`harness.systems.refill`). A group is to refilling what a batch is to fixed batches: the unit
+that is generated, cached and, when one of its summaries is missing, regenerated whole. Eight
+articles at batch size 8 are one group: rows still leave as they finish, so the last rows decode
+alone instead of beside finished ones.
+
 Cache keys: a system whose summaries depend on their batch mates (``batch_changes_output``: a
 transformers model, where padding changes the float results) keys each summary by its whole
-batch (the batch's article hashes join the identity); a batch of one keeps the plain key, so
+batch (the batch's article hashes join the identity); a group also records its ``rows`` and
+the refilling schedule's version (`harness.systems.refill.SCHEDULE`), so refilled summaries
+never share keys with fixed-batch ones. A batch or group of one keeps the plain key, so
 ``batch_size: 1`` and the remainder of a batched run share entries. The reason, measured:
 docs/performance.md, "Batched generation".
 
-``batch_size: auto`` is resolved once per evaluation set: the first (longest) batch is tried at
-the system's `auto_batch_start` and halved on out-of-memory; what fits is remembered under
+``batch_size: auto`` is resolved once per evaluation set: the first (longest) batch or group is
+tried at the system's `auto_batch_start` and halved on out-of-memory; what fits is remembered under
 ``<cache_dir>/batch_sizes/`` (keyed by identity, set and device), so a resumed run forms the same batches.
 
 Workers sharing the cache take every key's lock of a batch (in sorted order, so two workers never
@@ -36,8 +47,13 @@ from harness.io import write_json_atomic
 from harness.models.device import free_accelerator_memory, is_out_of_memory
 from harness.systems.base import token_progress
 from harness.systems.generation_cache import GenerationCache, cache_key
+from harness.systems.refill import SCHEDULE
 
 log = logging.getLogger(__name__)
+# A refilling system's group holds at most this many batches: the longer a group, the less of its
+# time goes to its last rows draining alone, and the more a resumed run regenerates when one of
+# its summaries is missing.
+REFILL_BATCHES = 8
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
 
 
@@ -47,9 +63,10 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
     order = batch_order(articles, prompt)
     progress_bar = _Progress(system.name, len(articles), decoding.max_new_tokens, disable=not progress)
     size, first = resolve_batch_size(system, identity, articles, order, prompt, decoding, cache, progress_bar)
-    batches = [order[i:i + size] for i in range(0, len(order), size)]
+    rows = refill_rows(system, decoding, size)
+    batches = plan_batches(order, size, rows)
     keys = {i: key for batch in batches
-            for i, key in zip(batch, batch_keys(system, identity, articles, batch), strict=True)}
+            for i, key in zip(batch, batch_keys(system, identity, articles, batch, rows), strict=True)}
     todo = {n for n, b in enumerate(batches) if not (n == 0 and first) and any(cache.get(keys[i]) is None for i in b)}
     progress_bar.begin(cached=sum(len(b) for n, b in enumerate(batches) if n not in todo and not (n == 0 and first)))
     results: dict[int, tuple[dict, bool]] = {}
@@ -61,9 +78,9 @@ def generate(system, identity: dict, articles, prompt, decoding, cache: Generati
             if n in todo:
                 progress_bar.batch(len(batch))
             try:
-                found = cached_or_generated(cache, [keys[i] for i in batch], maker(system, articles, batch, prompt,
-                                                                                   decoding),
-                                            batch_identity(system, identity, articles, batch),
+                found = cached_or_generated(cache, [keys[i] for i in batch],
+                                            maker(system, articles, batch, prompt, decoding, rows),
+                                            batch_identity(system, identity, articles, batch, rows),
                                             [articles[i].id for i in batch], whole_batch=system.batch_changes_output,
                                             on_tokens=progress_bar.tokens)
             except Exception as e:
@@ -113,24 +130,51 @@ def batch_order(articles, prompt) -> list[int]:
                                                        articles[i].content_hash))
 
 
-def batch_identity(system, identity: dict, articles, batch: list[int]) -> dict:
+def refill_rows(system, decoding, size: int) -> int | None:
+    """The rows a refilling group decodes at once (``size``), or None: fixed batches."""
+    return size if size > 1 and system.refills(decoding) else None
+
+
+def plan_batches(order: list[int], size: int, rows: int | None) -> list[list[int]]:
+    """``order`` cut into fixed batches of ``size``, or (``rows``: refilling) into the fewest
+    near-equal contiguous groups of at most `REFILL_BATCHES` x ``rows`` articles (the first
+    groups one longer where they cannot be equal)."""
+    if rows is None:
+        return [order[i:i + size] for i in range(0, len(order), size)]
+    count = -(-len(order) // (REFILL_BATCHES * rows))
+    base, extra = divmod(len(order), count) if count else (0, 0)
+    groups, start = [], 0
+    for n in range(count):
+        end = start + base + (n < extra)
+        groups.append(order[start:end])
+        start = end
+    return groups
+
+
+def batch_identity(system, identity: dict, articles, batch: list[int], rows: int | None = None) -> dict:
     """The identity the batch's summaries are keyed by: with the batch's articles when they change
-    each other's output."""
+    each other's output, and for a refilled group its rows and the schedule's version."""
     if system.batch_changes_output and len(batch) > 1:
-        return {**identity, "batch": [articles[i].content_hash for i in batch]}
+        ident = {**identity, "batch": [articles[i].content_hash for i in batch]}
+        return {**ident, "rows": rows, "schedule": SCHEDULE} if rows is not None else ident
     return identity
 
 
-def batch_keys(system, identity: dict, articles, batch: list[int]) -> list[str]:
-    ident = batch_identity(system, identity, articles, batch)
+def batch_keys(system, identity: dict, articles, batch: list[int], rows: int | None = None) -> list[str]:
+    ident = batch_identity(system, identity, articles, batch, rows)
     return [cache_key(ident, articles[i]) for i in batch]
 
 
-def maker(system, articles, batch: list[int], prompt, decoding):
-    """``make(positions)`` for `cached_or_generated`: the generations of those members of ``batch``."""
+def maker(system, articles, batch: list[int], prompt, decoding, rows: int | None = None):
+    """``make(positions)`` for `cached_or_generated`: the generations of those members of ``batch``
+    (a group of several, with ``rows``: refilled)."""
     def make(positions: list[int]) -> list[dict]:
         chosen = [articles[batch[p]] for p in positions]
-        return [g.to_dict() for g in system.summarize_batch(chosen, prompt, decoding)]
+        if rows is not None and len(chosen) > 1:
+            made = system.summarize_group(chosen, prompt, decoding, rows)
+        else:
+            made = system.summarize_batch(chosen, prompt, decoding)
+        return [g.to_dict() for g in made]
     return make
 
 
@@ -188,12 +232,14 @@ def resolve_batch_size(system, identity, articles, order, prompt, decoding, cach
             log.warning("unreadable batch size record %s: resolving batch_size=auto again", record)
     size = max(1, min(system.auto_batch_start(), len(order)))
     while True:
-        batch = order[:size]
+        rows = refill_rows(system, decoding, size)
+        batch = plan_batches(order, size, rows)[0]
         progress_bar.batch(len(batch))
         try:
             first = cached_or_generated(
-                cache, batch_keys(system, identity, articles, batch), maker(system, articles, batch, prompt, decoding),
-                batch_identity(system, identity, articles, batch), [articles[i].id for i in batch],
+                cache, batch_keys(system, identity, articles, batch, rows),
+                maker(system, articles, batch, prompt, decoding, rows),
+                batch_identity(system, identity, articles, batch, rows), [articles[i].id for i in batch],
                 whole_batch=system.batch_changes_output, on_tokens=progress_bar.tokens)
             progress_bar.done()
             break

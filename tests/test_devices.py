@@ -9,7 +9,7 @@ from harness.errors import ConfigError
 from harness.models import store
 from harness.models.device import device_kind, identity_fields, resolve_device, resolve_dtype
 from harness.systems.decoding import Decoding
-from harness.systems.language_model import CausalLM
+from harness.systems.language_model import COMPILED_DECODING, CausalLM
 from harness.systems.prompt import PromptTemplate
 
 PROMPT = PromptTemplate(name="p", template="summarize {title} : {article}")
@@ -78,7 +78,8 @@ def test_identity_records_the_dtype_used_and_the_device_kind_off_the_cpu(acceler
     on_gpu = CausalLM(model=str(tiny_causal_dir), device="cuda:1").identity(PROMPT, GREEDY)
     assert on_gpu["device"] == "cuda" and on_gpu["dtype"] == "float16"
     assert CausalLM(model=str(tiny_causal_dir), device="cuda:0").identity(PROMPT, GREEDY) == on_gpu
-    assert {k: v for k, v in on_gpu.items() if k not in ("device", "dtype")} == {
+    assert on_gpu["compile"] == COMPILED_DECODING and "compile" not in on_cpu  # compile: auto compiles on CUDA
+    assert {k: v for k, v in on_gpu.items() if k not in ("device", "dtype", "compile")} == {
         k: v for k, v in on_cpu.items() if k != "dtype"}
     assert (device_kind("cuda:3"), device_kind("auto_map"), device_kind("mps")) == ("cuda", "cuda", "mps")
     assert identity_fields("cpu") == {} and identity_fields("mps") == {"device": "mps"}

@@ -1,6 +1,7 @@
 """A run killed with SIGKILL mid-generation resumes by running the same command: the summaries
 finished before the kill come from the cache, and the final scores equal an uninterrupted run's;
-batched, the resumed summaries are byte-identical to an uninterrupted batched run's."""
+batched (fixed batches, or groups whose rows leave as they finish), the resumed summaries are
+byte-identical to an uninterrupted batched run's."""
 
 import json
 import os
@@ -10,18 +11,22 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.io import read_jsonl
 
 from .conftest import ROOT, scaled_timeout
 
-# The same `harness run`, with each generate() call (one batch) slowed down so the kill lands mid-generation.
+# The same `harness run`, with each batch (or refilled group) slowed down so the kill lands mid-generation.
 SLOW = ("import sys, time\n"
         "import harness.systems.language_model as lm\n"
-        "original = lm.CausalLM.summarize_batch\n"
-        "def slow(self, *args, **kwargs):\n"
-        "    time.sleep(0.7)\n"
-        "    return original(self, *args, **kwargs)\n"
-        "lm.CausalLM.summarize_batch = slow\n"
+        "def slowed(original):\n"
+        "    def slow(self, *args, **kwargs):\n"
+        "        time.sleep(0.7)\n"
+        "        return original(self, *args, **kwargs)\n"
+        "    return slow\n"
+        "lm.CausalLM.summarize_batch = slowed(lm.CausalLM.summarize_batch)\n"
+        "lm.CausalLM.summarize_group = slowed(lm.CausalLM.summarize_group)\n"
         "from harness.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n")
 
@@ -31,14 +36,14 @@ def _command(model_dir, data, run_dir):
             f"data.path={data}", "metrics=[rouge,coverage_lexical]", f"hydra.run.dir={run_dir}", "progress=false"]
 
 
-def _six_articles(path, seed_article, *, lengths=False):
-    """Six articles of the seed's paragraphs, rotated; with ``lengths``, short heads of the body of
-    different lengths (so a batch pads)."""
+def _six_articles(path, seed_article, *, lengths=False, n=6):
+    """Six (``n``) articles of the seed's paragraphs, rotated; with ``lengths``, short heads of the
+    body of different lengths (so a batch pads)."""
     paragraphs, words = list(seed_article.paragraphs), seed_article.body.split()
     path.write_text("".join(json.dumps({
         "id": f"a{i}", "title": f"T{i}",
-        "paragraphs": [" ".join(words[:2 + 3 * i])] if lengths else paragraphs[i:] + paragraphs[:i],
-        "bullets": list(seed_article.bullets)}) + "\n" for i in range(6)))
+        "paragraphs": [" ".join(words[:2 + 3 * (i % 8)])] if lengths else paragraphs[i:] + paragraphs[:i],
+        "bullets": list(seed_article.bullets)}) + "\n" for i in range(n)))
     return path
 
 
@@ -88,15 +93,23 @@ def test_sigkill_mid_generation_then_rerun_reuses_finished_summaries(tmp_path, t
     assert again.returncode != 0 and "never overwritten" in again.stderr  # a finished run stays as it is
 
 
+# Fixed batches of 2 (beam search never refills), and greedy groups: 18 articles at batch size 2 are
+# two groups of 9 (harness.generation.REFILL_BATCHES = 8 batches at most), each written when it ends.
+BATCHED = {"fixed batches": (6, ["decoding=beam", "decoding.num_beams=2"]),
+           "refilled groups": (18, [])}
+
+
+@pytest.mark.parametrize("batching", list(BATCHED))
 def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries(tmp_path, tiny_causal_dir,
-                                                                                   seed_article):
-    data = _six_articles(tmp_path / "six.jsonl", seed_article, lengths=True)
+                                                                                   seed_article, batching):
+    n, extra = BATCHED[batching]
+    data = _six_articles(tmp_path / "six.jsonl", seed_article, lengths=True, n=n)
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     run_dir = tmp_path / "run"
-    args = [*_command(tiny_causal_dir, data, run_dir), "system.batch_size=2", "system.dtype=bfloat16"]
+    args = [*_command(tiny_causal_dir, data, run_dir), "system.batch_size=2", "system.dtype=bfloat16", *extra]
     generations = _kill_after_two_summaries(args, env, tmp_path / "cache", linger=0.2)  # into the next batch
     entries = sorted(generations.glob("*/*.json"))
-    assert 2 <= len(entries) < 6 and not (run_dir / "results.json").exists()
+    assert 2 <= len(entries) < n and not (run_dir / "results.json").exists()
     entries[0].unlink()  # as if killed between a batch's two writes: that batch is missing one summary
     finished = len(entries) - 1
 
@@ -106,10 +119,11 @@ def test_sigkill_mid_batch_then_resume_gives_the_uninterrupted_batched_summaries
     assert "not deterministic" not in rerun.stderr  # the batch's cached member came out identical
     results = json.loads((run_dir / "results.json").read_text())
     assert results["generation"]["batch_size"] == 2
-    assert (results["generation"]["cached"], results["generation"]["generated"]) == (finished, 6 - finished)
+    assert (results["generation"]["cached"], results["generation"]["generated"]) == (finished, n - finished)
 
     clean_env = {**env, "HARNESS_CACHE_DIR": str(tmp_path / "clean-cache")}
-    clean_args = [*_command(tiny_causal_dir, data, tmp_path / "clean"), "system.batch_size=2", "system.dtype=bfloat16"]
+    clean_args = [*_command(tiny_causal_dir, data, tmp_path / "clean"), "system.batch_size=2", "system.dtype=bfloat16",
+                  *extra]
     clean = subprocess.run([sys.executable, "-m", "harness", *clean_args], cwd=ROOT, env=clean_env,
                            capture_output=True, text=True, timeout=scaled_timeout(600))
     assert clean.returncode == 0, clean.stderr

@@ -1,6 +1,8 @@
 """The system interface: an identity (everything that changes its output), `summarize`, and
 `summarize_batch` for several articles at once (``batch_size`` of them: `harness.generation` forms
-the batches). A system reports decoding progress inside a batch with `report_tokens`.
+the batches). A system that `refills` takes a larger group through `summarize_group`, with at most
+``batch_size`` of it decoding at once. A system reports decoding progress inside a batch with
+`report_tokens`.
 """
 
 from __future__ import annotations
@@ -72,3 +74,13 @@ class System(ABC):
     def summarize_batch(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding) -> list[Generation]:
         """The summaries of several articles, in their order (default: one `summarize` each)."""
         return [self.summarize(article, prompt, decoding) for article in articles]
+
+    def refills(self, decoding: Decoding) -> bool:
+        """Whether, under ``decoding``, a finished row of a batch is replaced by the next article
+        (`summarize_group`); `harness.generation` then hands over groups of several batches."""
+        return False
+
+    def summarize_group(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding,
+                        rows: int) -> list[Generation]:
+        """The summaries of a group, at most ``rows`` decoding at once (systems that `refill`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not refill batches")

@@ -9,16 +9,30 @@ context are cut by the rule in `truncation`.
 padded on the left (the new tokens then line up at the end), encoder-decoder models on the right,
 with an attention mask that hides the padding. One article alone is never padded, so a batch of
 one gives exactly what `summarize` gives.
+
+`summarize_group` (causal models, greedy): a group of articles with at most ``rows`` decoding at
+once, a row leaving the batch when its summary ends and the next article taking its place
+(`harness.systems.refill`); where the model or decoding is outside what that loop reproduces,
+the group is generated in fixed batches of ``rows``.
+
+Compiled decoding (causal models, ``compile``): ``generate`` with a static key/value cache
+(``cache_implementation="static"``, sized in steps of `STATIC_CACHE_STEP` so a sweep meets few
+shapes) and the decoding step compiled by ``torch.compile(mode="reduce-overhead")`` (a CUDA graph
+replayed per step on CUDA). transformers keeps the compiled step on the model, and the model is
+loaded once per process, so every job of a sweep reuses it; the first batch of each shape (batch
+size, cache length) compiles it (the warm-up, logged once per shape). Compiled batches are fixed
+(rows ride along until their batch ends).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 from harness.data.article import Article
 from harness.errors import ConfigError
-from harness.models.device import identity_fields, input_device, resolve_device, resolve_dtype
+from harness.models.device import device_kind, identity_fields, input_device, resolve_device, resolve_dtype
 from harness.models.model_source import resolve_model
 from harness.models.store import load_model
 from harness.provenance import versions_of
@@ -27,11 +41,21 @@ from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
 from harness.systems.truncation import fit_article
 
+log = logging.getLogger(__name__)
+
 # batch_size=auto starts here and halves on out-of-memory. A CPU never reports running out of
 # memory (the OS kills the process instead), so there it is the size measured fastest
 # (docs/performance.md, "Batched generation"). On an H100, SmolLM2-135M gave 3x the summaries/s at
 # 256 as at 64 (docs/performance.md, "On a GPU"); a larger model runs out of memory and halves.
 AUTO_BATCH_START = {"cpu": 16, "accelerator": 256}
+# compile: auto compiles the decoding step on these device kinds only. On CUDA the step is bound by
+# Python and kernel launches (docs/performance.md, "On a GPU"), which a CUDA graph removes; on a
+# CPU there is no graph to replay and the compile costs tens of seconds per shape
+# (docs/performance.md, "Compiled decoding": benchmarks/compiled_decoding.py measures it).
+COMPILE_AUTO = {"cuda"}
+# What a compiled run's identity records: its summaries can differ from eager ones in the last bits.
+COMPILED_DECODING = "static-cache+torch.compile(reduce-overhead)"
+STATIC_CACHE_STEP = 256  # static caches are sized in multiples of this many tokens
 
 
 def check_batch_size(value, setting: str = "system.batch_size") -> int | str:
@@ -41,9 +65,25 @@ def check_batch_size(value, setting: str = "system.batch_size") -> int | str:
     raise ConfigError(f"{setting} must be a positive integer or auto, got {value!r}")
 
 
+def resolve_compile(value, device: str, setting: str = "system.compile") -> bool:
+    """Whether to compile the decoding step: ``auto`` (on the device kinds of `COMPILE_AUTO`), true
+    or false; ConfigError for another value, or for true where one compiled step cannot run."""
+    if isinstance(value, str) and value.strip().lower() in ("auto", "true", "false"):
+        value = {"auto": "auto", "true": True, "false": False}[value.strip().lower()]
+    if value == "auto":
+        return device != "auto_map" and device_kind(device) in COMPILE_AUTO
+    if not isinstance(value, bool):
+        raise ConfigError(f"{setting} must be auto, true or false, got {value!r}")
+    if value and device == "auto_map":
+        raise ConfigError(f"{setting}=true: compiled decoding runs on one device, not with system.device=auto_map "
+                          f"(layers over several GPUs); set system.device=cuda or {setting}=false")
+    return value
+
+
 class _TransformersLM(System):
     uses_prompt = True
     batch_changes_output = True  # padding changes the float results of the other rows
+    compile = False
     kind: str
     auto_class_name: str
     padding_side: str
@@ -82,9 +122,15 @@ class _TransformersLM(System):
         return self.summarize_batch([article], prompt, decoding)[0]
 
     def summarize_batch(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding) -> list[Generation]:
-        import torch
-        from transformers import StoppingCriteriaList
+        return self._summarize(articles, prompt, decoding, rows=None)
 
+    def summarize_group(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding,
+                        rows: int) -> list[Generation]:
+        """The summaries of a group of articles, at most ``rows`` decoding at once, a finished row
+        replaced by the next article (`refills`)."""
+        return self._summarize(articles, prompt, decoding, rows=rows)
+
+    def _summarize(self, articles, prompt, decoding, rows: int | None) -> list[Generation]:
         model, tokenizer = self.load()
         start = time.perf_counter()
         limit = self._input_limit(model, tokenizer, decoding)
@@ -95,32 +141,62 @@ class _TransformersLM(System):
 
             fitted.append(fit_article(tokenizer, render, article.body, limit))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        width = max(len(ids) for ids, _, _ in fitted)
-        rows, masks = [], []
-        for ids, _, _ in fitted:
-            fill = width - len(ids)
-            left = self.padding_side == "left"
-            rows.append([pad] * fill + ids if left else ids + [pad] * fill)
-            masks.append([0] * fill + [1] * len(ids) if left else [1] * len(ids) + [0] * fill)
-        device = input_device(model)
-        input_ids = torch.tensor(rows, device=device)
-        if decoding.seed is not None:
-            torch.manual_seed(decoding.seed)
-        with torch.inference_mode():
-            output = model.generate(input_ids=input_ids, attention_mask=torch.tensor(masks, device=device),
-                                    pad_token_id=pad,
-                                    stopping_criteria=StoppingCriteriaList([_progress(pad, decoding.num_beams)]),
-                                    **decoding.generate_kwargs())
+        prompts = [ids for ids, _, _ in fitted]
+        if rows is None:
+            made = self._generate(model, prompts, pad, decoding)
+        else:
+            made = self._refill(model, prompts, pad, decoding, rows)
         seconds = (time.perf_counter() - start) / len(articles)  # each article's share of the batch
         out = []
-        for sequence, (ids, article_tokens, cut) in zip(output, fitted, strict=True):
-            new_tokens = self._new_tokens(sequence, width).tolist()
+        for new_tokens, (ids, article_tokens, cut) in zip(made, fitted, strict=True):
             while new_tokens and new_tokens[-1] == pad:
                 new_tokens.pop()
             text = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
             out.append(Generation(text=text, input_tokens=len(ids), output_tokens=len(new_tokens),
                                   article_tokens=article_tokens, article_tokens_cut=cut, seconds=seconds))
         return out
+
+    def _generate(self, model, prompts: list[list[int]], pad: int, decoding: Decoding) -> list[list[int]]:
+        """One ``generate()`` over the padded batch: each row's new tokens."""
+        import torch
+        from transformers import StoppingCriteriaList
+
+        width = max(len(ids) for ids in prompts)
+        rows, masks = [], []
+        for ids in prompts:
+            fill = width - len(ids)
+            left = self.padding_side == "left"
+            rows.append([pad] * fill + ids if left else ids + [pad] * fill)
+            masks.append([0] * fill + [1] * len(ids) if left else [1] * len(ids) + [0] * fill)
+        device = input_device(model)
+        input_ids = torch.tensor(rows, device=device)
+        kwargs = decoding.generate_kwargs()
+        if self.compile:
+            kwargs.update(self._compiled_kwargs(model, len(prompts), width, decoding))
+        if decoding.seed is not None:
+            torch.manual_seed(decoding.seed)
+        with torch.inference_mode(), _compile_errors(self.compile):
+            output = model.generate(input_ids=input_ids, attention_mask=torch.tensor(masks, device=device),
+                                    pad_token_id=pad,
+                                    stopping_criteria=StoppingCriteriaList([_progress(pad, decoding.num_beams)]),
+                                    **kwargs)
+        return [self._new_tokens(sequence, width).tolist() for sequence in output]
+
+    def _refill(self, model, prompts, pad: int, decoding: Decoding, rows: int) -> list[list[int]]:
+        from harness.systems.refill import RefillUnsupported, check_supported, eos_ids, prepared_config, refill_decode
+
+        config = prepared_config(model, decoding.generate_kwargs(), pad)
+        try:
+            penalty = check_supported(model, config, input_device(model))
+        except RefillUnsupported as e:
+            if not getattr(model, "_harness_refill_warned", False):
+                model._harness_refill_warned = True
+                log.warning("%s: rows cannot leave a batch early here (%s); generating in fixed batches of %d",
+                            self.name, e, rows)
+            return [tokens for start in range(0, len(prompts), rows)
+                    for tokens in self._generate(model, prompts[start:start + rows], pad, decoding)]
+        return refill_decode(model, prompts, rows=rows, max_new_tokens=decoding.max_new_tokens, eos=eos_ids(config),
+                             pad=pad, penalty=penalty, device=input_device(model), on_step=report_tokens)
 
     def _configured_limit(self, context: int | None) -> int | None:
         limits = [n for n in (context, self.max_input_tokens) if n]
@@ -141,6 +217,32 @@ def _progress(pad: int, beams: int):
     return Progress()
 
 
+class _compile_errors:
+    """Errors of ``torch.compile`` (no C++ compiler, an operation it cannot compile) as a
+    ConfigError naming ``system.compile=false``."""
+
+    def __init__(self, active: bool):
+        self.active = active
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if not self.active or error is None:
+            return False
+        from torch._dynamo.exc import TorchDynamoException
+
+        try:
+            from torch._inductor.exc import InvalidCxxCompiler
+        except ImportError:  # pragma: no cover - older torch
+            InvalidCxxCompiler = TorchDynamoException  # noqa: N806
+        if isinstance(error, (TorchDynamoException, InvalidCxxCompiler)):
+            raise ConfigError(f"system.compile: torch.compile could not compile the decoding step "
+                              f"({type(error).__name__}: {str(error).strip().splitlines()[0][:300]}); "
+                              "set system.compile=false") from error
+        return False
+
+
 class CausalLM(_TransformersLM):
     """A decoder-only model; the prompt goes through the tokenizer's chat template when it has one.
 
@@ -151,6 +253,51 @@ class CausalLM(_TransformersLM):
     kind = "causal_lm"
     auto_class_name = "AutoModelForCausalLM"
     padding_side = "left"
+
+    def __init__(self, model: str, *args, compile: bool | str = "auto", **kwargs):  # noqa: A002 (the setting's name)
+        super().__init__(model, *args, **kwargs)
+        self.compile = resolve_compile(compile, self.device)
+
+    def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
+        ident = super().identity(prompt, decoding)
+        return {**ident, "compile": COMPILED_DECODING} if self.compile else ident
+
+    def refills(self, decoding: Decoding) -> bool:
+        """Whether a group of articles decodes with rows leaving as they finish: eager greedy
+        decoding (compiled batches keep their shape)."""
+        return (not self.compile and not decoding.do_sample and decoding.num_beams == 1
+                and not decoding.no_repeat_ngram_size)
+
+    def _compiled_kwargs(self, model, rows: int, width: int, decoding: Decoding) -> dict:
+        """``generate`` arguments of compiled decoding; ConfigError where the model cannot take them."""
+        import torch
+        from transformers import CompileConfig
+
+        problem = None
+        if not getattr(model, "_can_compile_fullgraph", False):
+            problem = f"{type(model).__name__} does not support a static cache with a compiled step"
+        elif getattr(model, "hf_quantizer", None) is not None and not model.hf_quantizer.is_compileable:
+            problem = "its quantization cannot be compiled"
+        elif len(set(getattr(model, "hf_device_map", {"": 0}).values())) > 1:
+            problem = "it is spread over several devices"
+        elif not torch._dynamo.is_dynamo_supported():
+            problem = "torch.compile is not supported with this Python and torch"
+        if problem:
+            raise ConfigError(f"{self.name}: system.compile=true, but {problem}; set system.compile=false")
+        config = CompileConfig(mode="reduce-overhead", fullgraph=False, dynamic=False)
+        config._compile_all_devices = True  # transformers compiles on CUDA only unless told: compile means compile
+        needed = width + decoding.max_new_tokens
+        length = -(-needed // STATIC_CACHE_STEP) * STATIC_CACHE_STEP
+        context = getattr(model.config, "max_position_embeddings", None)
+        if context:
+            length = min(length, max(context, needed))  # never a cache longer than the model's context needs
+        length = max(length, getattr(model, "_previous_max_cache_length", 0))  # transformers keeps the largest
+        shapes = model.__dict__.setdefault("_harness_compiled_shapes", set())
+        if (rows * decoding.num_beams, length) not in shapes:
+            shapes.add((rows * decoding.num_beams, length))
+            log.info("%s: compiling the decoding step for batch %d x cache %d tokens (once per shape)", self.name,
+                     rows * decoding.num_beams, length)
+        return {"cache_implementation": "static", "compile_config": config, "max_cache_len": length}
 
     @staticmethod
     def _encode(tokenizer, text: str) -> list[int]:
