@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from harness.config import CONF_DIR, register_resolvers
 from harness.errors import ConfigError, HarnessError, RunDirError, StorageError, interrupted, storage_error
 from harness.http_client import check_key_settings
+from harness.ray_init import register_ray_resolver
 from harness.results import display_name, headline_metrics
 from harness.run import failed_results, run
 from harness.run_dir import BusyRunDirError, FinishedRunError, publish_results, register_run_dir_resolver
@@ -34,6 +35,7 @@ from harness.run_dir import BusyRunDirError, FinishedRunError, publish_results, 
 log = logging.getLogger("harness")
 register_resolvers()
 register_run_dir_resolver()
+register_ray_resolver()
 
 # Hydra launcher (the hydra/launcher option a conf/launcher/*.yaml picks) -> (its plugin, our extra).
 TRACKERS = ("mlflow", "wandb")  # conf/tracking/NAME.yaml needs the package NAME, from the extra NAME
