@@ -167,8 +167,8 @@ def test_decoding_maps_to_request_fields():
     assert request_params(sampling, None) == {"max_tokens": 128, "temperature": 0.7, "top_p": 0.9, "seed": 3}
     with pytest.raises(ConfigError, match="no beam search"):
         request_params(Decoding(name="beam4", num_beams=4), "repetition_penalty")
-    with pytest.raises(ConfigError, match="set system.repetition_penalty_param"):
-        request_params(GREEDY, None)
+    assert "repeat_penalty" not in request_params(GREEDY, None)  # a server without one: not sent (warned)
+    assert request_params(GREEDY, "presence_penalty", -2.0)["presence_penalty"] == pytest.approx(-0.9, abs=1e-9)
 
 
 def test_backoff_doubles_up_to_the_cap_and_errors_keep_the_servers_words():
@@ -533,3 +533,203 @@ def test_meta_eval_runs_the_served_judge_from_the_environment(server, tmp_path):
     saved = json.loads((tmp_path / "out" / "meta_eval.json").read_text())
     assert saved["results"][0]["scorer"] == "consistency_judge_served" and saved["results"][0]["n_test"] > 0
     assert KEY not in (tmp_path / "out" / "meta_eval.json").read_text() + done.stdout
+
+
+# --- server presets (conf/server/), labels, served and in-process systems in one sweep ---------
+
+class RecordingServer:
+    """A stdlib OpenAI-compatible server on 127.0.0.1 listing ``ids`` at GET /v1/models and answering
+    every chat completion with one bullet; ``bodies`` holds each request body it received."""
+
+    def __init__(self, ids=(ALIAS,)):
+        bodies = self.bodies = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def _answer(self, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                self._answer({"object": "list", "data": [{"id": i, "object": "model", "owned_by": "me"} for i in ids]})
+
+            def do_POST(self):  # noqa: N802
+                bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+                self._answer({"model": bodies[-1]["model"], "choices": [
+                    {"message": {"role": "assistant", "content": "- Protests over fuel prices."},
+                     "finish_reason": "stop"}], "usage": {"prompt_tokens": 100, "completion_tokens": 6}})
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+
+    def __enter__(self) -> RecordingServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def _compose(*overrides):
+    from hydra import compose, initialize_config_dir
+
+    from harness.config import CONF_DIR
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("config", list(overrides))
+
+
+def _preset_system(*overrides):
+    from hydra.utils import instantiate
+
+    return instantiate(_compose("system=openai_compatible", *overrides).system)
+
+
+@pytest.mark.parametrize(("preset", "field", "value"), [
+    ("llamacpp", "repeat_penalty", 1.1), ("vllm", "repetition_penalty", 1.1), ("tgi", "presence_penalty", -0.9)])
+def test_a_server_preset_sends_the_repetition_penalty_under_that_servers_name(preset, field, value, caplog):
+    with RecordingServer() as server:
+        system = _preset_system(f"+server={preset}", f"server.base_url={server.url}", f"server.model={ALIAS}")
+        with caplog.at_level("WARNING", logger="harness"):
+            system.summarize(_articles(1)[0], PROMPT, GREEDY)
+    (body,) = server.bodies
+    assert body[field] == pytest.approx(value, abs=1e-9) and body["model"] == ALIAS
+    names = {"repeat_penalty", "repetition_penalty", "presence_penalty", "frequency_penalty"}
+    assert names & set(body) == {field}  # only the server's own name, never a guess beside it
+    assert system.server == preset and not caplog.records
+
+
+@pytest.mark.parametrize("preset", ["openai", "ollama"])
+def test_a_server_without_a_repetition_penalty_is_sent_none_and_the_run_warned(preset, caplog, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key-0000")
+    with RecordingServer() as server:
+        system = _preset_system(f"+server={preset}", f"server.base_url={server.url}", f"server.model={ALIAS}")
+        with caplog.at_level("WARNING", logger="harness"):
+            system.summarize(_articles(1)[0], PROMPT, GREEDY)
+            system.summarize(_articles(1)[0], PROMPT, GREEDY)
+        system.summarize(_articles(1)[0], PROMPT, Decoding(name="greedy", max_new_tokens=12))  # 1.0: nothing lost
+    assert all("penalty" not in field for body in server.bodies for field in body)
+    (warning,) = [r.getMessage() for r in caplog.records]  # once, in one line
+    assert "\n" not in warning
+    assert warning.startswith(f"decoding.repetition_penalty=1.1 is not sent: the {preset} server takes no "
+                              "repetition penalty")
+    assert warning.endswith("set decoding.repetition_penalty=1.0 to record that")
+
+
+def test_without_a_preset_the_guessed_penalty_name_is_warned_naming_the_setting_and_the_fix(caplog):
+    with RecordingServer() as server:
+        system = _preset_system(f"system.base_url={server.url}", f"system.model={ALIAS}")
+        with caplog.at_level("WARNING", logger="harness"):
+            system.identity(PROMPT, GREEDY)
+            system.summarize(_articles(1)[0], PROMPT, GREEDY)
+        explicit = _preset_system(f"system.base_url={server.url}", f"system.model={ALIAS}",
+                                  "system.repetition_penalty_param=repeat_penalty")
+        explicit.summarize(_articles(1)[0], PROMPT, GREEDY)
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning == ("system.server is not set, so decoding.repetition_penalty=1.1 goes out as 'repetition_penalty' "
+                       "(vLLM's name), which other servers ignore silently and decode with their own penalty "
+                       "(llama.cpp's server reads repeat_penalty): name the server with "
+                       "+server=llamacpp|ollama|openai|tgi|vllm")
+    assert server.bodies[0]["repetition_penalty"] == 1.1 and server.bodies[1]["repeat_penalty"] == 1.1
+    assert system.server is None
+
+
+def test_the_served_label_is_the_name_else_the_models_short_name():
+    from harness.systems.served import short_model_name
+
+    gguf = "/models/SmolLM2-135M-Instruct.Q4_1.gguf"  # llama.cpp's servers list the path given as the id
+    with RecordingServer(ids=(gguf, "meta-llama/Llama-3.1-8B-Instruct")) as server:
+        assert OpenAICompatible(server.url, gguf).name == "SmolLM2-135M-Instruct.Q4_1"
+        assert OpenAICompatible(server.url, "meta-llama/Llama-3.1-8B-Instruct").name == "Llama-3.1-8B-Instruct"
+        assert OpenAICompatible(server.url, gguf, name="smollm2-served").name == "smollm2-served"
+    assert short_model_name("llama3.2:latest") == "llama3.2:latest"
+    assert short_model_name("C:\\models\\qwen.Q4_K_M.GGUF") == "qwen.Q4_K_M"
+
+
+def test_every_server_preset_holds_the_keys_the_served_system_reads():
+    from harness.config import CONF_DIR
+    from harness.systems.served import server_presets
+
+    keys = {"kind", "base_url", "model", "api_key_env", "repetition_penalty_param", "repetition_penalty_offset"}
+    assert server_presets() == ["llamacpp", "ollama", "openai", "tgi", "vllm"]
+    for preset in server_presets():
+        server = _compose(f"+server={preset}").server
+        assert set(server) == keys and server.kind == preset, preset
+        assert str(server.base_url).startswith("http"), preset
+    assert (CONF_DIR / "server" / "llamacpp.yaml").is_file()
+
+
+def test_one_sweep_composes_a_served_and_an_in_process_system(tmp_path):
+    """The sweep `system=smollm2_llamacpp,openai_compatible +server=llamacpp server.base_url=...`: each
+    job's overrides (as the sweeper hands them over) compose; `system.base_url=` cannot, since the
+    in-process system has no such key."""
+    from omegaconf import OmegaConf
+
+    shared = ["+server=llamacpp", "server.base_url=http://127.0.0.1:8000/v1", f"server.model={ALIAS}",
+              "server.api_key_env=MY_KEY_VARIABLE"]
+    served = OmegaConf.to_container(_compose("system=openai_compatible", *shared).system, resolve=True)
+    assert served["base_url"] == "http://127.0.0.1:8000/v1" and served["model"] == ALIAS
+    assert served["repetition_penalty_param"] == "repeat_penalty" and served["server"] == "llamacpp"
+    assert served["api_key_env"] == "MY_KEY_VARIABLE"
+    local = OmegaConf.to_container(_compose("system=smollm2_llamacpp", *shared).system, resolve=True)
+    assert local["_target_"] == "harness.systems.llama_cpp.LlamaCppLM" and "base_url" not in local
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="system.base_url"):
+        _compose("system=smollm2_llamacpp", "system.base_url=http://127.0.0.1:8000/v1")
+
+
+def test_a_sweep_runs_a_served_and_an_in_process_system_side_by_side(tmp_path):
+    with RecordingServer() as server:
+        done = _harness(["run", "-m", "system=lead3,openai_compatible", "+server=llamacpp",
+                         f"server.base_url={server.url}", f"server.model={ALIAS}", "decoding=greedy",
+                         "metrics=[rouge]", f"hydra.sweep.dir={tmp_path / 'sweep'}", "progress=false"],
+                        tmp_path / "cache", key=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    board = json.loads((tmp_path / "sweep" / "leaderboard.json").read_text())
+    assert sorted(r["name"] for r in board["rows"]) == ["lead-3", f"{ALIAS} | bullets | greedy"]
+    (body,) = server.bodies
+    assert body["repeat_penalty"] == 1.1 and "repetition_penalty" not in body
+    assert "system.server is not set" not in done.stderr
+
+
+@slow
+def test_served_llama_cpp_with_the_preset_equals_in_process_llama_cpp_in_one_sweep(server, tmp_path):
+    """llama.cpp's server (the preset: repeat_penalty) and llama.cpp in this process, one sweep: the
+    same greedy summaries. Without the preset the run warns, naming the setting and the fix."""
+    data = _write_articles(tmp_path / "three.jsonl", 3)
+    # 1.3, not the server's own default (1.1): a penalty the server does not read shows in the summaries
+    common = ["decoding=greedy", "decoding.max_new_tokens=24", "decoding.repetition_penalty=1.3", f"data.path={data}",
+              "metrics=[rouge]", "progress=false"]
+    done = _harness(["run", "-m", "system=smollm2_llamacpp,openai_compatible", "+server=llamacpp",
+                     f"server.base_url={server.url}", f"server.model={ALIAS}", f"server.api_key_env={KEY_ENV}",
+                     *common, f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path / "cache")
+    assert done.returncode == 0, done.stderr[-3000:]
+    texts = {}
+    for job in ("0", "1"):
+        results = json.loads((tmp_path / "sweep" / job / "results.json").read_text())
+        rows = [json.loads(line) for line in (tmp_path / "sweep" / job / "summaries.jsonl").read_text().splitlines()]
+        texts[results["provenance"]["system_identity"].get("api", "in-process")] = [r["text"] for r in rows]
+    assert set(texts) == {"in-process", "openai_compatible"} and all(texts["in-process"])
+    assert texts["openai_compatible"] == texts["in-process"]
+    logs = "".join((tmp_path / "sweep" / job / "app.log").read_text() for job in ("0", "1"))
+    assert "Using default tokenizer" in logs and "WARNING" not in logs and "WARNING" not in done.stdout
+
+    guessed = _harness(["run", "system=openai_compatible", f"system.base_url={server.url}", f"system.model={ALIAS}",
+                        f"system.api_key_env={KEY_ENV}", *common, f"hydra.run.dir={tmp_path / 'guessed'}"],
+                       tmp_path / "cache")
+    assert guessed.returncode == 0, guessed.stderr[-3000:]
+    warning = ("system.server is not set, so decoding.repetition_penalty=1.3 goes out as 'repetition_penalty' "
+               "(vLLM's name)")
+    assert warning in guessed.stdout and warning in (tmp_path / "guessed" / "app.log").read_text()
+    assert "name the server with +server=llamacpp|" in guessed.stdout
+    rows = (tmp_path / "guessed" / "summaries.jsonl").read_text().splitlines()
+    assert [json.loads(line)["text"] for line in rows] != texts["in-process"]  # what the warning is about

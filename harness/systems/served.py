@@ -17,10 +17,15 @@ redeployed with other weights under the same name needs ``system.revision`` bump
 ``cache_dir``. Each summary records the ``model`` and ``system_fingerprint`` its response named.
 
 Decoding: greedy is temperature 0; sampling sends temperature, top_p and the seed;
-``repetition_penalty`` goes under the parameter name the server takes (``repetition_penalty_param``:
-vLLM ``repetition_penalty``, llama.cpp ``repeat_penalty``; always sent, since servers' defaults
-differ; null, for APIs without one, refuses a penalty other than 1).
-Beam search and ``no_repeat_ngram_size`` do not exist in the API and are refused.
+``repetition_penalty`` goes under the field the server takes, plus an offset
+(``repetition_penalty_param``, ``repetition_penalty_offset``), named once per server kind by the
+presets in conf/server/ (``+server=llamacpp``: ``repeat_penalty``; TGI: ``presence_penalty`` - 2).
+It is always sent, since servers' defaults differ. Two cases warn, once, in one line naming the
+setting and the fix: no preset (``server`` null), where vLLM's name is a guess other servers
+ignore silently; and a server without one (the field null: OpenAI, Ollama), where a penalty
+other than 1 is not sent. Beam search and ``no_repeat_ngram_size`` do not exist in the API and
+are refused. The run's name is ``name``, else the model id's last part without ``.gguf``
+(llama.cpp's servers list the GGUF path as the id).
 Long articles: the server knows its context, we do not; ``max_input_chars`` cuts the article
 body to that many characters (from the end, at a word boundary) before the prompt is filled in;
 without it an over-long prompt comes back as the server's 400, raised as our error naming the
@@ -55,6 +60,7 @@ from harness.systems.prompt import PromptTemplate
 log = logging.getLogger(__name__)
 
 ENDPOINTS = {"chat": "chat/completions", "completions": "completions"}
+DEFAULT_PENALTY_PARAM = "repetition_penalty"  # vLLM's field: the guess without a server preset
 # Fields of a /models entry that describe the deployment and stay the same from call to call.
 STABLE_MODEL_FIELDS = ("id", "owned_by", "root", "parent", "max_model_len")
 # A `created` this close to the server's clock is the time of the request (vLLM, llama.cpp), not a date.
@@ -113,7 +119,8 @@ class Endpoint:
             raise ConfigError(f"{setting}.base_url must be an http(s) URL such as http://localhost:8000/v1, "
                               f"got {base_url!r}")
         if not model or not isinstance(model, str):
-            raise ConfigError(f"{setting}.model must name the served model (as GET {base_url}/models lists it)")
+            raise ConfigError(f"{setting}.model must name the served model (as GET {base_url}/models lists it)"
+                              + (": set server.model or system.model" if setting == "system" else ""))
         if retries < 0 or backoff_s < 0 or timeout_s <= 0:
             raise ConfigError(f"{setting}: retries and backoff_s must be >= 0 and timeout_s > 0")
         self.base_url, self.model, self.setting = base_url.rstrip("/"), model, setting
@@ -215,8 +222,43 @@ def map_in_flight(function, items: list, concurrency: int, on_done=None) -> list
     return results
 
 
-def request_params(decoding: Decoding, repetition_penalty_param: str | None) -> dict:
-    """The sampling fields of a completions request for ``decoding``; refuses what the API lacks."""
+def short_model_name(model: str) -> str:
+    """A served model's default display name: the id's last path part, without ``.gguf``
+    (``/models/SmolLM2-135M-Instruct.Q4_1.gguf`` -> ``SmolLM2-135M-Instruct.Q4_1``), as the
+    in-process systems name a local model."""
+    last = re.split(r"[/\\]", model.rstrip("/\\"))[-1] or model
+    return last[:-len(".gguf")] if last.lower().endswith(".gguf") and len(last) > len(".gguf") else last
+
+
+def server_presets() -> list[str]:
+    from harness.config import CONF_DIR
+
+    return sorted(p.stem for p in (CONF_DIR / "server").glob("*.yaml"))
+
+
+def unsent_warnings(decoding: Decoding, server: str | None, repetition_penalty_param: str | None) -> list[str]:
+    """One line per decoding setting that may not reach the server as meant, naming the setting and the fix."""
+    penalty = decoding.repetition_penalty
+    if repetition_penalty_param is None:
+        if penalty == 1.0:
+            return []
+        where = f"the {server} server" if server else "this server (system.repetition_penalty_param=null)"
+        return [f"decoding.repetition_penalty={penalty} is not sent: {where} takes no repetition penalty "
+                "(frequency_penalty and presence_penalty penalise differently), so these summaries are decoded "
+                "without one; set decoding.repetition_penalty=1.0 to record that"]
+    if server is None and repetition_penalty_param == DEFAULT_PENALTY_PARAM:
+        return [f"system.server is not set, so decoding.repetition_penalty={penalty} goes out as "
+                f"{DEFAULT_PENALTY_PARAM!r} (vLLM's name), which other servers ignore silently and decode with "
+                "their own penalty (llama.cpp's server reads repeat_penalty): name the server with "
+                f"+server={'|'.join(server_presets())}"]
+    return []
+
+
+def request_params(decoding: Decoding, repetition_penalty_param: str | None, repetition_penalty_offset: float = 0.0
+                   ) -> dict:
+    """The sampling fields of a completions request for ``decoding``; refuses what the API lacks.
+    The repetition penalty goes as ``repetition_penalty_param`` = penalty + offset, and not at all
+    when that is None (``unsent_warnings`` says so)."""
     if decoding.num_beams > 1 or decoding.no_repeat_ngram_size:
         raise ConfigError(f"decoding {decoding.name!r}: served models take no beam search and no "
                           "no_repeat_ngram_size (the OpenAI API has neither); use decoding=greedy or decoding=sampling")
@@ -228,11 +270,7 @@ def request_params(decoding: Decoding, repetition_penalty_param: str | None) -> 
     else:
         params.update(temperature=0.0, top_p=1.0)
     if repetition_penalty_param:  # sent even at 1.0: llama.cpp's server defaults to 1.1
-        params[repetition_penalty_param] = decoding.repetition_penalty
-    elif decoding.repetition_penalty != 1.0:
-        raise ConfigError(f"decoding {decoding.name!r}: repetition_penalty {decoding.repetition_penalty} is not part "
-                          "of the OpenAI API; set system.repetition_penalty_param to the server's name for it "
-                          "(vLLM: repetition_penalty, llama.cpp: repeat_penalty) or decoding.repetition_penalty=1.0")
+        params[repetition_penalty_param] = round(decoding.repetition_penalty + repetition_penalty_offset, 9)
     return params
 
 
@@ -246,8 +284,9 @@ class OpenAICompatible(System):
     def __init__(self, base_url: str, model: str, name: str | None = None, endpoint: str = "chat",
                  api_key_env: str | None = None, concurrency: int = 4, batch_size: int | None = None,
                  timeout_s: float = 600.0, retries: int = 3, backoff_s: float = 1.0, revision: str | None = None,
-                 max_input_chars: int | None = None, repetition_penalty_param: str | None = "repetition_penalty",
-                 extra_body: dict | None = None, check_model: bool = True):
+                 max_input_chars: int | None = None, repetition_penalty_param: str | None = DEFAULT_PENALTY_PARAM,
+                 extra_body: dict | None = None, check_model: bool = True, server: str | None = None,
+                 repetition_penalty_offset: float = 0.0):
         if endpoint not in ENDPOINTS:
             raise ConfigError(f"system.endpoint must be one of {sorted(ENDPOINTS)}, got {endpoint!r}")
         if not isinstance(concurrency, int) or concurrency < 1:
@@ -258,13 +297,17 @@ class OpenAICompatible(System):
             raise ConfigError(f"system.max_input_chars must be >= 1 or null, got {max_input_chars!r}")
         self.endpoint = Endpoint(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s, retries=retries,
                                  backoff_s=backoff_s, check_model=check_model, setting="system")
-        self.name = name or model
-        self.kind, self.concurrency = endpoint, concurrency
+        self.name = name or short_model_name(model)
+        self.kind, self.concurrency, self.server = endpoint, concurrency, server
         # The batched generation loop hands over this many articles at a time: several per request
         # slot, so slots freed by short answers get the next article instead of waiting for the batch.
         self.batch_size = batch_size or 4 * concurrency
         self.revision, self.max_input_chars = revision, max_input_chars
         self.repetition_penalty_param = repetition_penalty_param
+        if not isinstance(repetition_penalty_offset, (int, float)) or isinstance(repetition_penalty_offset, bool):
+            raise ConfigError(f"system.repetition_penalty_offset must be a number, got {repetition_penalty_offset!r}")
+        self.repetition_penalty_offset = float(repetition_penalty_offset)
+        self._warned: set[str] = set()
         if isinstance(extra_body, DictConfig):  # from Hydra: plain JSON-able values
             extra_body = OmegaConf.to_container(extra_body, resolve=True)
         if not isinstance(extra_body or {}, dict):
@@ -274,14 +317,23 @@ class OpenAICompatible(System):
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
         return {"kind": "served", **self.endpoint.fingerprint(), "revision": self.revision, "endpoint": self.kind,
                 "max_input_chars": self.max_input_chars, "prompt": prompt.template, "decoding": decoding.identity(),
-                "request": {**request_params(decoding, self.repetition_penalty_param), **self.extra_body}}
+                "request": self._params(decoding)}
+
+    def _params(self, decoding: Decoding) -> dict:
+        """The request's sampling fields; each warning about a setting that may not arrive, once."""
+        for warning in unsent_warnings(decoding, self.server, self.repetition_penalty_param):
+            if warning not in self._warned:
+                self._warned.add(warning)
+                log.warning("%s", warning)
+        return {**request_params(decoding, self.repetition_penalty_param, self.repetition_penalty_offset),
+                **self.extra_body}
 
     def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
         return self.summarize_batch([article], prompt, decoding)[0]
 
     def summarize_batch(self, articles: list[Article], prompt: PromptTemplate, decoding: Decoding) -> list[Generation]:
         """One request per article, ``concurrency`` in flight; results in article order."""
-        params = {**request_params(decoding, self.repetition_penalty_param), **self.extra_body}
+        params = self._params(decoding)
         start = time.perf_counter()
         made = map_in_flight(lambda article: self._one(article, prompt, params), articles, self.concurrency,
                              on_done=lambda g: report_tokens(g.output_tokens or 0))
