@@ -17,7 +17,7 @@ from harness.systems.decoding import Decoding
 from harness.systems.generation_cache import GenerationCache, cache_key
 from harness.systems.language_model import CausalLM
 from harness.systems.prompt import PromptTemplate
-from harness.systems.refill import SCHEDULE, RefillUnsupported, check_supported, prepared_config
+from harness.systems.refill import SCHEDULE, RefillUnsupported, check_supported, eos_ids, prepared_config, refill_decode
 
 from .conftest import WORDS, _tiny_tokenizer
 
@@ -75,6 +75,24 @@ def test_a_refilled_group_gives_each_article_what_it_gets_alone(varied_dir, pena
     assert min(lengths) < 16 == max(lengths)  # rows really did finish at different steps
     assert max(steps) == 3 and 1 in steps  # never more than 3 rows; single rows joined as others left
     assert sum(steps) == sum(lengths)  # each pass made one token per running row: no finished row rode along
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["joiners prefilled together", "one by one (CPU)"])
+def test_both_ways_of_joining_give_each_prompt_its_tokens_alone(varied_dir, together):
+    system = lm(varied_dir)
+    model, tokenizer = system.load()
+    group = articles(10)
+    alone = [system.summarize(a, PROMPT, GREEDY) for a in group]
+    prompts = [system._encode(tokenizer, PROMPT.render(title=a.title, article=a.body)) for a in group]
+    config = prepared_config(model, GREEDY.generate_kwargs(), 0)
+    penalty = check_supported(model, config)
+    steps = []
+    made = refill_decode(model, prompts, rows=4, max_new_tokens=16, eos=eos_ids(config), pad=0, penalty=penalty,
+                         prefill_together=together, on_step=steps.append)
+    assert [tokenizer.decode(t, skip_special_tokens=True).strip() for t in made] == [g.text for g in alone]
+    assert [len(t) for t in made] == [g.output_tokens for g in alone]
+    assert steps[0] == (4 if together else 1) and max(steps) == 4
+    assert eos_ids(config) == {2, tokenizer.convert_tokens_to_ids("yes")}
 
 
 def test_refilling_needs_plain_greedy_and_falls_back_to_fixed_batches(varied_dir, caplog):

@@ -196,7 +196,8 @@ class _TransformersLM(System):
             return [tokens for start in range(0, len(prompts), rows)
                     for tokens in self._generate(model, prompts[start:start + rows], pad, decoding)]
         return refill_decode(model, prompts, rows=rows, max_new_tokens=decoding.max_new_tokens, eos=eos_ids(config),
-                             pad=pad, penalty=penalty, device=input_device(model), on_step=report_tokens)
+                             pad=pad, penalty=penalty, device=input_device(model),
+                             prefill_together=self.device != "cpu", on_step=report_tokens)
 
     def _configured_limit(self, context: int | None) -> int | None:
         limits = [n for n in (context, self.max_input_tokens) if n]

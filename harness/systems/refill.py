@@ -3,9 +3,12 @@ at most ``rows`` of them in the batch at once.
 
 `refill_decode` keeps one batch of running rows. A row that ends (an end-of-sequence token, or
 ``max_new_tokens``) leaves the batch at once (its key/value rows are dropped, so the next step
-costs only the rows still running), and the next prompt of the group is prefilled (the prompts
-that join at one step in one left-padded call) and merged into the batch's key/value cache
-(left-padded to the batch's width; columns no row uses any more are cut off the front). Positions
+costs only the rows still running), and the next prompt of the group is prefilled and merged into
+the batch's key/value cache (left-padded to the batch's width; columns no row uses any more are cut
+off the front). On a CPU each joining prompt is prefilled alone: prefill is compute-bound there
+(the same prompt tokens/s at any batch size, docs/performance.md), so padding prompts to a common
+length would only add work; on an accelerator the prompts that join at one step are prefilled in
+one left-padded call (the first ``rows`` of a group at once). Positions
 come from each row's own tokens and an attention mask hides the padding, so every row computes
 what it would alone, up to floating-point rounding (which depends on the batch's shape: see
 docs/performance.md, "Batched generation").
@@ -81,9 +84,11 @@ def eos_ids(generation_config) -> set[int]:
 
 
 def refill_decode(model, prompts: list[list[int]], *, rows: int, max_new_tokens: int, eos: set[int], pad: int,
-                  penalty: float = 1.0, device=None, on_step=None) -> list[list[int]]:
+                  penalty: float = 1.0, device=None, prefill_together: bool = True,
+                  on_step=None) -> list[list[int]]:
     """The new tokens of each prompt (its end-of-sequence token included), greedy, with at most
-    ``rows`` prompts decoding at once, joining in the order given. ``on_step(n)`` is told the
+    ``rows`` prompts decoding at once, joining in the order given (``prefill_together``: the
+    prompts joining at one step in one padded call; else one by one). ``on_step(n)`` is told the
     tokens each forward pass made."""
     import torch
 
@@ -93,7 +98,8 @@ def refill_decode(model, prompts: list[list[int]], *, rows: int, max_new_tokens:
     with torch.inference_mode():
         while queue or batch.size:
             while batch.size < rows and queue:
-                joining = [queue.popleft() for _ in range(min(rows - batch.size, len(queue)))]
+                count = min(rows - batch.size, len(queue)) if prefill_together else 1
+                joining = [queue.popleft() for _ in range(count)]
                 first = batch.join([prompts[i] for i in joining], joining)
                 batch.take(first, out, max_new_tokens, eos, first_of=len(joining))
                 if on_step is not None:
