@@ -189,3 +189,45 @@ def _fresh_models():
     """Each test loads its models again (one test changes a loaded model's generation config)."""
     yield
     store._LOADED.clear()
+
+
+def test_auto_batch_size_probes_the_first_group_and_keeps_it(tmp_path):
+    import torch
+
+    from harness.systems.base import Generation, System
+
+    class Refilling(System):
+        """Summaries naming their group and rows; out of memory above ``fits`` rows."""
+
+        batch_changes_output = True
+        name, batch_size = "fake", "auto"
+
+        def __init__(self):
+            self.calls = []
+
+        def identity(self, prompt, decoding):
+            return {"kind": "fake"}
+
+        def auto_batch_start(self):
+            return 8
+
+        def refills(self, decoding):
+            return True
+
+        def summarize(self, article, prompt, decoding):
+            raise AssertionError("a group goes through summarize_group")
+
+        def summarize_group(self, articles, prompt, decoding, rows):
+            self.calls.append((len(articles), rows))
+            if rows > 2:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+            return [Generation(text=f"{a.id} of {len(articles)} by {rows}", output_tokens=1) for a in articles]
+
+    group = articles(40)
+    system = Refilling()
+    rows, counts = generate(system, system.identity(PROMPT, GREEDY), group, PROMPT, GREEDY,
+                            GenerationCache(tmp_path), progress=False)
+    # 8 rows: one group of 40 (at most 64); 4: one of 32 at most -> 20 + 20; 2: groups of 14, 13, 13
+    assert system.calls == [(40, 8), (20, 4), (14, 2), (13, 2), (13, 2)]
+    assert counts["batch_size"] == 2 and counts["generated"] == 40
+    assert sorted({r["text"].split(" of ")[1] for r in rows}) == ["13 by 2", "14 by 2"]
