@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import re
 import threading
 import time
 import urllib.error
@@ -69,15 +68,18 @@ def _scores(article_id: str, system: str, bullets: list[str]) -> dict:
             "consistency/contradictions@bullets": []}
 
 
-def write_page(directory: Path, systems=("good", "bad", "third")) -> tuple[Path, list[Run]]:
+def write_page(directory: Path, systems=("good", "bad", "third"), labels=None, edits=None) -> tuple[Path, list[Run]]:
+    """report.html over ``systems`` (their run identity: the system's name); ``labels``: system ->
+    the label the comparison gives it; ``edits``: (system, article id) -> another summary text."""
     runs = []
     for system in systems:
         run_dir = directory / system
         write_jsonl_atomic(run_dir / "references.jsonl", ARTICLES)
-        summaries = [{"article_id": a["id"], "text": " ".join(s["sentence"] for s in _sentences(a["id"], system))}
-                     for a in ARTICLES]
+        summaries = [{"article_id": a["id"], "text": (edits or {}).get(
+            (system, a["id"]), " ".join(s["sentence"] for s in _sentences(a["id"], system)))} for a in ARTICLES]
         write_jsonl_atomic(run_dir / "summaries.jsonl", summaries)
-        runs.append(Run(name=system, label=system, key=(system,), setup=hashlib.sha256(system.encode()).hexdigest(),
+        runs.append(Run(name=system, label=(labels or {}).get(system, system), key=(system,),
+                        setup=hashlib.sha256(system.encode()).hexdigest(),
                         results={"metric_info": INFO, "run": {"name": system, "data": "cnndm_sample.jsonl"}},
                         dirs=[str(run_dir)], articles={a["id"]: hashlib.sha256(json.dumps(a).encode()).hexdigest()
                                                        for a in ARTICLES},
@@ -342,7 +344,7 @@ def test_review_server_saves_marks_into_the_run_directory(review_server):
         assert [{k: m[k] for k in shown} for m in saved["marks"]] == [
             {"editor": "alice", "run": "bad", "article_id": "a1", "mark": "reject", "note": "wrong city"}]
         assert saved["marks"][0]["summary_sha256"] == hashlib.sha256(
-            "Police said 40 officers died in Moscow. Putin resigned.".encode()).hexdigest()
+            b"Police said 40 officers died in Moscow. Putin resigned.").hexdigest()
         (directory / "marks.json").unlink()  # marks this browser kept and the server lacks are sent again
         page.reload()
         expect(page.locator("#status")).to_contain_text("Saved 1 mark of alice")

@@ -305,7 +305,8 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 <label class="import">Import marks <input id="import" type="file" accept=".json,application/json"></label>
 </div>
 <div id="queue">
-<label>Editor <input id="editor" type="text" size="12" maxlength="64" placeholder="your name" autocomplete="name"></label>
+<label>Editor <input id="editor" type="text" size="12" maxlength="64" placeholder="your name"
+autocomplete="name"></label>
 <label>Show <select id="queue-filter">{filters}</select></label>
 <label>Articles <select id="queue-order"><option value="page">in page order</option>
 <option value="flags">most flags first</option></select></label>

@@ -142,6 +142,7 @@
     }
     const mark = { ...blank(slot.summary, slot.article), mark: raw.mark || null, note: (raw.note || "").slice(0, 5000),
                    sentences: sentences, at: typeof raw.at === "string" ? raw.at : "",
+                   summary_sha256: legacy ? slot.summary.sha256 : raw.summary_sha256,
                    editor: typeof raw.editor === "string" ? raw.editor : "" };
     const changed = !legacy && raw.summary_sha256 !== slot.summary.sha256 ? "summary"
       : typeof raw.article_sha256 === "string" && slot.article.sha256 && raw.article_sha256 !== slot.article.sha256 ? "article" : null;
@@ -159,6 +160,8 @@
   function keepStale(entry, who, local) {
     const key = slotKey(entry.mark.run_key, entry.mark.article_id);
     const list = stale.get(key) || [];
+    // The same earlier mark from this browser and from the server: shown once.
+    if (list.some((m) => m.editor === who && m.summary_sha256 === entry.mark.summary_sha256 && m.mark === entry.mark.mark)) return;
     list.push({ ...entry.mark, editor: who, changed: entry.changed, local: !!local });
     stale.set(key, list);
   }
