@@ -1,5 +1,14 @@
-"""JSON over HTTP for served models: one GET or POST with a timeout, retried with exponential
+"""JSON over HTTP for served models: one GET or POST with a deadline, retried with exponential
 backoff on 408/429/5xx answers and on connection errors, failing with errors that name the URL.
+
+``timeout_s`` bounds each attempt as a whole, not each read: a timer shuts the attempt's socket
+at the deadline (`_Deadline`), so a server that trickles its answer a byte a second is cut there,
+and the call fails after ``(retries + 1) * timeout_s`` plus the backoff waits at most. A connection
+closed before the answer is whole (``IncompleteRead``, a reset, a status line that never came) is
+retried like a refused connection. An answer that is not JSON is named for what it is (an HTML
+page, an empty body, other text) with its first 200 characters. Every string of an answer has its
+lone surrogates (``"\\ud800"`` escapes, which no UTF-8 file can hold) replaced by U+FFFD
+(`harness.text.surrogates`), so nothing a server says can stop a cache or a results write.
 
 Standard library only (``urllib``): no dependency to declare or pin, and safe from many threads
 (each request opens its own connection; on the seconds a generation takes, the handshake is noise).
@@ -15,8 +24,10 @@ on the command line's overrides before Hydra starts, and the run on its config b
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -24,6 +35,7 @@ import urllib.request
 from email.utils import parsedate_to_datetime
 
 from harness.errors import ConfigError, HarnessError
+from harness.text.surrogates import without_surrogates
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 REDACTED = "[redacted]"
@@ -138,6 +150,10 @@ class ServerUnreachable(ServerAnswerError):
     """No answer from the server (refused, reset, timed out) after every retry."""
 
 
+class NotJsonAnswer(ServerAnswerError):
+    """A 2xx answer that is not JSON (an HTML page, an empty body, other text); not retried."""
+
+
 class HttpStatusError(ServerAnswerError):
     """The server answered with an error status that retrying does not fix (or still gave after every retry)."""
 
@@ -151,13 +167,16 @@ def backoff_delays(retries: int, backoff_s: float, max_backoff_s: float) -> list
     return [min(max_backoff_s, backoff_s * 2 ** attempt) for attempt in range(retries)]
 
 
-def error_detail(body: bytes) -> str:
+def error_detail(body: bytes, headers: dict | None = None) -> str:
     """The server's own words from an error body: OpenAI/vLLM ``error.message``, FastAPI ``detail``,
-    Ollama ``error``; else the body's start."""
+    Ollama ``error``; an HTML page said to be one; else the body's start."""
     text = redact(body.decode("utf-8", errors="replace").strip())  # before it is cut: a key whole
     try:
         data = json.loads(text)
     except ValueError:
+        content_type = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
+        if looks_like_html(text, content_type):
+            return f"an HTML page, not JSON: {quote(text)}"
         return text[:500]
     if isinstance(data, dict):
         error = data.get("error", data.get("detail", data.get("message")))
@@ -171,6 +190,124 @@ def error_detail(body: bytes) -> str:
 def quote(answer, limit: int = 200) -> str:
     """The start of a server's answer for a message: without keys (before it is cut), ``limit`` characters."""
     return repr(redact(answer if isinstance(answer, str) else str(answer))[:limit])
+
+
+def looks_like_html(text: str, content_type: str = "") -> bool:
+    """Whether an answer is an HTML page (a proxy's or a web UI's, not the API's)."""
+    start = text.lstrip()[:15].lower()
+    return "html" in content_type.lower() or start.startswith(("<!doctype html", "<html", "<head", "<body"))
+
+
+def not_json(url: str, raw: bytes, headers: dict) -> str:
+    """What a server answered instead of JSON, for a message: an HTML page, an empty body or
+    other text, with its first 200 characters (without keys)."""
+    text = raw.decode("utf-8", errors="replace")
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    typed = f" (Content-Type: {content_type})" if content_type else ""
+    if not text.strip():
+        return f"the server at {url} answered an empty body{typed}, not JSON"
+    kind = "HTML" if looks_like_html(text, content_type) else "text"
+    return (f"the server at {url} answered {kind}, not JSON{typed}: {quote(text)}"
+            + ("; is this the API's URL (an OpenAI-compatible API's root usually ends in /v1)?"
+               if kind == "HTML" else ""))
+
+
+class _Deadline:
+    """One attempt's deadline: when ``seconds`` have passed, every socket the attempt opened is shut
+    down, so that a read blocked on a server trickling its answer returns at once (the socket's
+    own timeout only bounds each read)."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.expired, self._stopped = seconds, False, False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def stop(self) -> bool:
+        """Stop the timer; whether the deadline had passed (the answer is then not to be trusted)."""
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            return self.expired
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:  # the plain socket's shutdown, under TLS too: it wakes a blocked read without touching TLS state
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Watched:
+    """A urllib handler whose connections report their socket to ``deadline`` once connected."""
+
+    def __init__(self, deadline: _Deadline):
+        super().__init__()
+        self._deadline = deadline
+
+    def do_open(self, http_class, req, **kwargs):
+        deadline = self._deadline
+
+        class Connection(http_class):
+            def connect(self):
+                super().connect()
+                deadline.watch(self.sock)
+
+        return super().do_open(Connection, req, **kwargs)
+
+
+class _WatchedHTTP(_Watched, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPS(_Watched, urllib.request.HTTPSHandler):
+    pass
+
+
+def _open(request: urllib.request.Request, timeout_s: float) -> tuple[bytes, dict]:
+    """(body, headers) of one attempt, all of it within ``timeout_s`` seconds, else TimeoutError.
+    An HTTP error status is raised as urllib's ``HTTPError``, its body read within the deadline too."""
+    deadline = _Deadline(timeout_s)
+    late = TimeoutError(f"the answer did not arrive in full within timeout_s={timeout_s:g} s")
+    try:
+        opener = urllib.request.build_opener(_WatchedHTTP(deadline), _WatchedHTTPS(deadline))
+        with opener.open(request, timeout=timeout_s) as response:
+            raw = response.read()
+            headers = dict(response.headers.items())
+    except urllib.error.HTTPError as e:
+        with e:
+            body = e.read() or b""
+        if deadline.stop():
+            raise late from None
+        e.harness_body = body
+        raise
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        if deadline.stop():
+            raise late from None
+        raise
+    finally:
+        deadline.stop()
+    if deadline.stop():  # cut at the deadline: what was read may look whole and is not
+        raise late
+    return raw, headers
 
 
 def _retry_after(headers) -> float | None:
@@ -222,28 +359,27 @@ class JsonClient:
         while True:
             request = urllib.request.Request(url, data=data, method=method, headers=self._headers)
             try:
-                with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
-                    raw = response.read()
-                    headers = dict(response.headers.items())
+                raw, headers = _open(request, timeout_s or self.timeout_s)
                 try:
-                    return json.loads(raw), headers
-                except ValueError as e:
-                    raise HttpStatusError(f"the server at {url} answered with something that is not JSON: "
-                                          f"{quote(raw.decode('utf-8', errors='replace'))}", status=200, url=url,
-                                          detail=str(e)) from None
+                    return without_surrogates(json.loads(raw)), headers
+                except ValueError:  # UnicodeDecodeError too: not UTF-8
+                    raise NotJsonAnswer(not_json(url, raw, headers)) from None
             except urllib.error.HTTPError as e:
-                with e:
-                    detail = error_detail(e.read() or b"")
+                detail = error_detail(getattr(e, "harness_body", b""), dict(e.headers.items()) if e.headers else {})
                 if e.code not in RETRY_STATUS or attempt >= len(delays):
                     tried = f" (after {attempt + 1} attempts)" if attempt else ""
                     raise HttpStatusError(f"the server at {url} answered HTTP {e.code}{tried}: {detail}",
                                           status=e.code, url=url, detail=detail) from None
                 wait = _retry_after(e.headers)
                 wait = delays[attempt] if wait is None else min(wait, self.max_backoff_s)
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
                 # URLError wraps refused/unresolvable; a server that dies mid-answer raises
-                # RemoteDisconnected or ConnectionResetError; a slow one TimeoutError.
+                # RemoteDisconnected, ConnectionResetError or IncompleteRead (its body cut short);
+                # a slow one TimeoutError (a read's timeout, or the attempt's deadline).
                 reason = getattr(e, "reason", None) or e
+                if isinstance(reason, http.client.IncompleteRead):  # its str() is a byte count
+                    reason = f"IncompleteRead: the connection closed after {len(reason.partial)} bytes of the answer"
+                    reason = ConnectionError(reason)
                 if attempt >= len(delays):
                     raise ServerUnreachable(f"no answer from the server at {url} ({type(reason).__name__}: "
                                             f"{reason}) after {attempt + 1} attempts") from None

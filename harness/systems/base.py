@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from harness.data.article import Article
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
+from harness.text.surrogates import replace_surrogates
 
 
 @dataclass
@@ -27,6 +28,10 @@ class Generation:
     article_tokens: int | None = None
     article_tokens_cut: int = 0
     seconds: float = 0.0
+
+    def __post_init__(self):
+        if isinstance(self.text, str):  # no lone surrogate reaches a cache or summaries.jsonl
+            self.text = replace_surrogates(self.text)
 
     def to_dict(self) -> dict:
         return asdict(self)

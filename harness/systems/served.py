@@ -358,14 +358,11 @@ class OpenAICompatible(System):
                                   "context, set system.max_input_chars (characters of article kept)", 400) from None
             raise
         seconds = time.perf_counter() - start
-        try:
-            choice = answer["choices"][0]
-            content = choice["message"]["content"] if self.kind == "chat" else choice["text"]
-        except (KeyError, IndexError, TypeError):
-            raise ServerError(f"the server at {self.endpoint.base_url} answered article {article.id!r} without "
-                              f"choices[0]: {quote(answer, 300)}") from None
-        usage = answer.get("usage") or {}
-        return ServedGeneration(text=(content or "").strip(), input_tokens=usage.get("prompt_tokens"),
-                                output_tokens=usage.get("completion_tokens"), seconds=seconds, request_seconds=seconds,
-                                finish_reason=choice.get("finish_reason"), response_model=answer.get("model"),
-                                system_fingerprint=answer.get("system_fingerprint"), article_chars_cut=cut)
+        from harness.systems.served_answer import completion  # (it imports this module)
+
+        got = completion(answer, self.kind == "chat", self.endpoint.client.url(ENDPOINTS[self.kind]),
+                         f"article {article.id!r}")  # every field checked (harness/systems/served_answer.py)
+        return ServedGeneration(text=got.text, input_tokens=got.input_tokens, output_tokens=got.output_tokens,
+                                seconds=seconds, request_seconds=seconds, finish_reason=got.finish_reason,
+                                response_model=got.model, system_fingerprint=got.system_fingerprint,
+                                article_chars_cut=cut)
