@@ -212,10 +212,17 @@ def chart_panels(board: dict) -> list[str]:
 
 def bar_chart_svg(board: dict) -> str | None:
     """Horizontal bars with 95% CI whiskers, one panel per metric of the comparison (its first
-    ``MAX_PANELS``), runs in the comparison's rank order, each title with its direction; an SVG string."""
+    ``MAX_PANELS``), runs in the comparison's rank order, each title with its direction; an SVG string.
+    Run names and metric names are drawn as the text they are: ``$…$`` is never read as mathtext
+    (nor any text by LaTeX)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _bar_chart_svg(board)
+
+
+def _bar_chart_svg(board: dict) -> str | None:
     import matplotlib.pyplot as plt
 
     info = board.get("metric_info", {})
