@@ -10,8 +10,6 @@ import importlib.util
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -317,15 +315,6 @@ def review_server(tmp_path):
     server.shutdown()
     server.server_close()
 
-
-def _post(url, body: bytes, content_type="application/json", headers=None):
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": content_type, **(headers or {})})
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 @pytest.mark.browser

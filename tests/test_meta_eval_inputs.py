@@ -7,21 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main as harness_main
-
-
-def call(capsys, *args):
-    code = harness_main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_line(code, err, *parts):
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
+from .test_cli_errors import call, one_line
 
 
 def _lines(path: Path, records, encoding="utf-8") -> Path:

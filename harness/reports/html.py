@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 
 from harness.io import read_jsonl, write_text_atomic
+from harness.marks import text_sha256
 from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
 from harness.reports.flag_legend import legend
@@ -132,10 +133,6 @@ def article_title(title: str | None, article_id: str, paragraphs: list[str]) -> 
     return article_id
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def report_data(runs: list[Run], board: dict) -> dict:
     """Everything the page shows, as plain JSON-able data. Each summary names its run's identity
     (``run_key``) and its text's SHA-256, each article its content SHA-256: the keys of a mark
@@ -171,7 +168,7 @@ def report_data(runs: list[Run], board: dict) -> dict:
                 "summaries": []})
             texts.setdefault(row["article_id"], {}).setdefault(run.articles.get(row["article_id"], ""),
                                                                []).append(run.label)
-            summary = {"run": run.label, "run_key": str(run.key[0]), "sha256": _sha256(row["text"]),
+            summary = {"run": run.label, "run_key": str(run.key[0]), "sha256": text_sha256(row["text"]),
                        "reference": reference, **_generation_notes(run, row),
                        **_summary_view(row["text"], scores, thresholds)}
             article["summaries"].append(_compact(summary, article["bullets"]))
@@ -181,7 +178,7 @@ def report_data(runs: list[Run], board: dict) -> dict:
     scored = {m for a in articles.values() for s in a["summaries"] for m in s["scores"]}
     info = {m: meta for m, meta in merged_metric_info(runs).items() if m in scored}
     run_keys = {run.label: str(run.key[0]) for run in runs}
-    page_id = _sha256(json.dumps(sorted((s["run_key"], a["id"], s["sha256"]) for a in articles.values()
+    page_id = text_sha256(json.dumps(sorted((s["run_key"], a["id"], s["sha256"]) for a in articles.values()
                                         for s in a["summaries"])))
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
             "run_keys": run_keys, "page_id": page_id, "board": board, "articles": list(articles.values()),
