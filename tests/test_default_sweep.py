@@ -65,13 +65,17 @@ def test_default_sweep_report_html_ranks_the_seed_summaries(default_sweeps):
     from .browser import browser_page
 
     with browser_page() as page:
-        page.goto((default_sweeps[0] / "report.html").as_uri())
+        page.goto((default_sweeps[0] / "report.html").as_uri() + "?editor=ci")
         assert page.locator("article.item h2").inner_text().startswith("Vladimir Putin deploys troops")
-        ranked = page.locator("div.summary").evaluate_all("els => els.map(e => e.dataset.run)")
-        assert ranked == ["reference-bullets", "lead-3", "smollm2-135m-instruct | bullets | beam4",
+        ranked = page.locator("div.summary:not(.reference)").evaluate_all("els => els.map(e => e.dataset.run)")
+        assert ranked == ["lead-3", "smollm2-135m-instruct | bullets | beam4",
                           "smollm2-135m-instruct | bullets | greedy"]
+        # The reference bullets scored as a summary: shown apart, after the ranked systems.
+        assert page.locator("div.summary").last.get_attribute("data-run") == "reference-bullets"
         page.select_option("#sort-by", "coverage/bullet_recall@semantic")
-        assert page.locator("div.summary").first.get_attribute("data-run") == "reference-bullets"
+        values = page.locator("div.summary:not(.reference) h3 span.metric").evaluate_all(
+            "els => els.map(e => Number(e.textContent.split('= ')[1]))")
+        assert len(values) == 3 and values == sorted(values, reverse=True)  # higher is better: best first
         page.locator('div.summary[data-run="smollm2-135m-instruct | bullets | greedy"] button.mark-reject').click()
         page.click("#export")
         (mark,) = json.loads(page.locator("#marks-json").input_value())["marks"]

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from harness.cli import meta_eval
+from harness.cli import main
 from harness.data.article import Article
 from harness.errors import ConfigError, DataError
 from harness.meta_eval import consistency
@@ -29,6 +29,11 @@ from harness.metrics.consistency.base import SentenceConsistency
 from harness.metrics.consistency.composite import CompositeConsistency
 
 from .test_cli import harness
+
+
+def meta_eval(args: list[str]) -> int:
+    """`harness meta-eval ARGS` as users run it: through the command's one error path."""
+    return main(["meta-eval", *args])
 
 
 def _write(path, rows):

@@ -9,11 +9,16 @@ import json
 import numpy as np
 import pytest
 
-from harness.cli import meta_eval
+from harness.cli import main
 from harness.errors import DataError
 from harness.meta_eval import transfer
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.stats.agreement import best_threshold
+
+
+def meta_eval(args: list[str]) -> int:
+    """`harness meta-eval ARGS` as users run it: through the command's one error path."""
+    return main(["meta-eval", *args])
 
 
 class _Overlap(SentenceConsistency):
