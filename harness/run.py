@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from harness.config import build
+from harness.config_check import check_run_config
 from harness.errors import ConfigError
 from harness.generation import generate
 from harness.http_client import check_key_settings
@@ -38,6 +39,7 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         overrides: list[str] | None = None) -> dict:
     started_at, t0 = datetime.now(timezone.utc).isoformat(), time.perf_counter()
     output_dir = Path(output_dir)
+    check_run_config(cfg)  # types, ranges, seeds, unset values: before anything is built, loaded or written
     resolved = OmegaConf.to_container(cfg, resolve=True)
     check_key_settings(resolved)  # a key where its variable's name belongs: refused before any file is written
     check_run_dir(output_dir)

@@ -144,3 +144,152 @@ def test_every_launcher_composes_and_targets_its_plugin(option):
     plugin = LAUNCHER_PLUGINS.get(hydra_launcher(option), ("hydra._internal.core_plugins.basic_launcher",))[0]
     assert launcher["_target_"].startswith(f"{plugin}.")
     assert get_class(launcher["_target_"]).__module__.startswith(plugin)
+
+
+# --- the run's configuration checked before anything is built (issue 23, harness/config_check.py) ----------
+
+REFUSED = [
+    (["seed=abc"], r"^seed must be an integer, 0 or more .*got 'abc': e\.g\. seed=0$"),
+    (["seed=-1"], r"^seed must be an integer, 0 or more .*got -1"),
+    (["seed=1.5"], r"^seed must be an integer, 0 or more .*got 1\.5"),
+    (["seed=true"], r"^seed must be an integer, 0 or more .*got True"),
+    (["seed=null"], r"^seed must be an integer, 0 or more .*got None"),
+    (["n_resamples=0"], r"^n_resamples must be an integer from 1 to 1,000,000 .*got 0"),
+    (["n_resamples=2000000"], r"^n_resamples must be an integer from 1 to 1,000,000"),
+    (["progress=maybe"], r"^progress must be true or false, got 'maybe'$"),
+    (["progress=1"], r"^progress must be true or false, got 1$"),
+    (["system=causal_lm"], r"^system\.model is not set: give it on the command line, a hub id, a local directory or "
+                           r"a \.gguf file, e\.g\. system\.model=HuggingFaceTB/SmolLM2-135M-Instruct$"),
+    (["system=seq2seq"], r"^system\.model is not set: .*system\.model="),
+    (["metrics.rouge.use_stemmer=maybe"], r"^metrics\.rouge\.use_stemmer must be true or false, got 'maybe'$"),
+    (["metrics.rouge.use_stemmer=2"], r"^metrics\.rouge\.use_stemmer must be true or false, got 2$"),
+    (["metrics.coverage_lexical.threshold=7"], r"^metrics\.coverage_lexical\.threshold must be from 0 to 1, got 7$"),
+    (["metrics.coverage_lexical.threshold=-0.1"], r"^metrics\.coverage_lexical\.threshold must be from 0 to 1"),
+    (["metrics.coverage_semantic.threshold=1.5"], r"^metrics\.coverage_semantic\.threshold must be from -1 to 1"),
+    (["metrics.coverage_lexical.threshold=high"], r"^metrics\.coverage_lexical\.threshold must be a number, got"),
+    (["metrics.consistency_entity.threshold=7"], r"^metrics\.consistency_entity\.threshold must be from 0 to 1"),
+    (["metrics.consistency_embedding.threshold=-2"],
+     r"^metrics\.consistency_embedding\.threshold must be from -1 to 1"),
+    (["metrics.coverage_lexical.matcher.n=two"], r"^metrics\.coverage_lexical\.matcher\.n must be an integer, got"),
+    (["system=causal_lm", "system.model=x", "system.max_input_tokens=-5"],
+     r"^system\.max_input_tokens must be 1 or more \(or null\), got -5$"),
+    (["system=causal_lm", "system.model=x", "system.max_input_tokens=0"], r"^system\.max_input_tokens must be 1 or"),
+    (["system=causal_lm", "system.model=x", "system.max_input_tokens=many"],
+     r"^system\.max_input_tokens must be an integer \(or null\), got 'many'$"),
+    (["system.batch_size=0"], r"^system\.batch_size must be 1 or more, got 0$"),
+    (["system.batch_size=1.5"], r"^system\.batch_size must be an integer or a string, got 1\.5$"),
+    (["system.revision=1234567"], r"^system\.revision must be a string \(or null\), got 1234567 \(quote a value that "
+                                  r"looks like a number: system\.revision='1234567'\)$"),
+    (["system=lead3", "system.k=three"], r"^system\.k must be an integer, got 'three'$"),
+    (["system=openai_compatible", "system.model=m", "system.timeout_s=soon"],
+     r"^system\.timeout_s must be a number, got 'soon'$"),
+    (["system=openai_compatible", "system.model=m", "system.max_input_chars=-1"],
+     r"^system\.max_input_chars must be 1 or more \(or null\), got -1$"),
+    (["system=openai_compatible", "system.model=m", "system.concurrency=0"], r"^system\.concurrency must be 1 or more"),
+    (["data.sample=abc"], r"^data\.sample must be an integer \(or null\), got 'abc'$"),
+    (["data.limit=1.5"], r"^data\.limit must be an integer \(or null\), got 1\.5$"),
+]
+ACCEPTED = [["seed=0"], ["seed=12345678901234567890"], ["progress=false"], ["n_resamples=1"],
+            ["metrics.coverage_lexical.threshold=0"], ["metrics.coverage_lexical.threshold=1"],
+            ["metrics.coverage_semantic.threshold=-0.5"], ["metrics.rouge.use_stemmer=false"],
+            ["system=causal_lm", "system.model=x", "system.max_input_tokens=null"],
+            ["system=causal_lm", "system.model=x", "system.max_input_tokens=1"], ["system.batch_size=auto"],
+            ["system.revision='1234567'"], ["data.sample=3"]]
+
+
+@pytest.mark.parametrize(("overrides", "message"), REFUSED, ids=[" ".join(o) for o, _ in REFUSED])
+def test_a_bad_setting_is_refused_in_one_line_naming_it(overrides, message):
+    from harness.config_check import check_run_config
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as refused:
+        check_run_config(compose_with(*overrides))
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("overrides", ACCEPTED, ids=[" ".join(o) for o in ACCEPTED])
+def test_good_settings_pass_the_check(overrides):
+    from harness.config_check import check_run_config
+
+    check_run_config(compose_with(*overrides))
+
+
+@pytest.mark.parametrize("system", options("system"))
+def test_every_shipped_system_and_metric_config_passes_the_check(system):
+    from harness.config_check import check_run_config
+
+    model = ["system.model=x"] if system in ("causal_lm", "seq2seq", "openai_compatible") else []
+    check_run_config(compose_with(f"system={system}", f"metrics=[{','.join(options('metrics'))}]", *model))
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["seed=abc"], "seed must be an integer"),
+    (["system=causal_lm"], "system.model is not set"),
+    (["system=causal_lm", "system.model=x", "system.max_input_tokens=-5"], "system.max_input_tokens must be 1"),
+    (["metrics.coverage_lexical.threshold=7"], "threshold must be from 0 to 1"),
+])
+def test_a_run_is_refused_before_any_model_loads_or_any_file_is_written(tmp_path, monkeypatch, overrides, message):
+    from harness.errors import ConfigError
+    from harness.run import run
+    from harness.systems.language_model import CausalLM
+
+    def no_load(self):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(CausalLM, "load", no_load)
+    with pytest.raises(ConfigError, match=message):
+        run(compose_with(f"cache_dir={tmp_path / 'cache'}", *overrides), tmp_path / "run")
+    assert not (tmp_path / "run").exists() or list((tmp_path / "run").iterdir()) == []
+
+
+def test_harness_run_says_the_unset_model_in_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, scaled_timeout
+
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "system=causal_lm", "metrics=[rouge]",
+                           f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache")}, timeout=scaled_timeout(60))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: system.model is not set: give it on the command line, a hub id, a local directory or a .gguf file, "
+        "e.g. system.model=HuggingFaceTB/SmolLM2-135M-Instruct"]
+    assert "MissingMandatoryValue" not in done.stdout + done.stderr
+
+
+def test_a_coverage_threshold_outside_its_matchers_scores_is_refused_when_built_directly():
+    from harness.errors import ConfigError
+    from harness.metrics.coverage.bullet_coverage import BulletCoverage
+    from harness.metrics.coverage.lexical import LexicalMatcher
+
+    with pytest.raises(ConfigError, match=r"coverage \(lexical\): threshold must be from 0 to 1 .*got 7"):
+        BulletCoverage(LexicalMatcher(), threshold=7)
+    with pytest.raises(ConfigError, match="got 'high'"):
+        BulletCoverage(LexicalMatcher(), threshold="high")
+    assert BulletCoverage(LexicalMatcher(), threshold=1).threshold == 1.0
+
+
+def test_two_coverage_keys_never_share_score_cache_entries():
+    from harness.metrics.coverage.bullet_coverage import BulletCoverage
+    from harness.metrics.coverage.lexical import LexicalMatcher
+    from harness.metrics.score_cache import metric_fingerprint
+
+    first, second = (BulletCoverage(LexicalMatcher(), threshold=0.65, key=k) for k in ("a", "b"))
+    assert metric_fingerprint("coverage_lexical", first) != metric_fingerprint("coverage_lexical", second)
+    assert metric_fingerprint("coverage_lexical", first) == metric_fingerprint(
+        "coverage_lexical", BulletCoverage(LexicalMatcher(), threshold=0.65, key="a"))
+
+
+def test_a_second_run_with_another_coverage_key_scores_under_its_own_columns(tmp_path):
+    """Was: the second run read the first one's cache entries and failed with 'wrote columns its
+    columns() does not declare'."""
+    from harness.run import run
+
+    cache = tmp_path / "cache"
+    for key in ("first", "second"):
+        results = run(compose_with("system=lead3", "metrics=[coverage_lexical]", f"cache_dir={cache}",
+                                   f"+metrics.coverage_lexical.key={key}"), tmp_path / key)
+        assert results["status"] == "completed"
+        assert f"coverage/bullet_recall@{key}" in results["metrics"]
+        assert results["scoring"]["coverage_lexical"]["cached"] == 0

@@ -193,17 +193,17 @@ def test_line_separators_inside_json_strings_survive_a_run(tmp_path, cache_dir, 
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (("data.limit=true",), "data.limit must be a positive integer, got True"),
+    (("data.limit=true",), "data.limit must be an integer (or null), got True"),  # (config_check, a ConfigError)
     (("data.num_shards=4", "data.shard=2"), "data.shard=2 of data.num_shards=4 holds no articles: the set has 1; "
                                             "use at most 1 shards"),
 ])
 def test_runs_over_no_articles_are_refused(tmp_path, cache_dir, overrides, message):
-    from harness.errors import DataError
+    from harness.errors import HarnessError
     from harness.run import run
 
     from .test_run import config
 
-    with pytest.raises(DataError, match=re.escape(message)):
+    with pytest.raises(HarnessError, match=re.escape(message)):
         run(config("system=lead3", *overrides), tmp_path / "run")
     assert not (tmp_path / "run" / "results.json").exists()
 

@@ -38,7 +38,7 @@ def detect_format(columns, *, file: str) -> str:
     expected = "; ".join(f"{name}: {', '.join(cols)}" for name, cols in FORMAT_COLUMNS.items())
     raise DataError(
         f"unknown columns {sorted(columns)}: expected the columns of one format ({expected}), "
-        "or set data.format", file=file, field="columns")
+        "or set data.fmt", file=file, field="columns")
 
 
 def split_paragraphs(text: str) -> tuple[str, ...]:
@@ -133,8 +133,8 @@ def row_to_article(row: dict, fmt: str, *, file: str, index: int, where: str | N
         body_field = "document"
         bullets = [need_text("summary")]
     else:
-        raise DataError(f"unknown data format {fmt!r}: use one of {sorted(FORMAT_COLUMNS) + ['text']}",
-                        file=file, field="format")
+        raise DataError(f"unknown data format {fmt!r}: set data.fmt to auto or one of "
+                        f"{sorted(FORMAT_COLUMNS) + ['text']}", file=file, field="fmt")
     title = row.get("title")
     if title is not None and not isinstance(title, str):
         fail(f"'title' must be a string or null, got {type_name(title)}", "title")

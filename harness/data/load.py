@@ -80,6 +80,10 @@ def load_articles(path: str, fmt: str = "auto", split: str = "test", hub_config:
         seen[article.id] = (file, where)
     articles = [article for article, _ in located]
     articles = articles[:limit] if limit else articles
+    if sample and sample >= len(articles):
+        log.warning("data.sample=%d is not smaller than the set, which has %d article%s%s: all of them are used, "
+                    "in file order (lower data.sample to draw a subset)", sample, len(articles),
+                    "" if len(articles) == 1 else "s", f" (after data.limit={limit})" if limit else "")
     if sample and sample < len(articles):
         import random
 
@@ -151,7 +155,8 @@ def _load_file(file: Path, fmt: str, in_directory: bool = False) -> list[tuple[A
     name, suffix = str(file), file.suffix.lower()
     if suffix == ".txt":
         if fmt not in ("auto", "text"):
-            raise DataError(f".txt files are read as format 'text', not {fmt!r}", file=name, field="format")
+            raise DataError(f".txt files are read as format 'text', not {fmt!r}: set data.fmt=auto (or text)",
+                            file=name, field="fmt")
         return [(parse_text(_read_text(file), file=name, article_id=file.stem), "")]
     if suffix in (".jsonl", ".json"):
         rows = _read_json_rows(file)

@@ -2,9 +2,10 @@
 changes them, so a rerun (after an interruption, or with one metric added) scores only what is new.
 
 Key: SHA-256 of the metric's *fingerprint* (``metric_fingerprint``), the summary text and the
-article's content hash. The fingerprint is the metric's config name, class and ``describe()``
-(model weights hash, threshold, layer...) and the source of every harness module its code can
-run: the modules of its class and of the harness objects it holds (a coverage metric's matcher,
+article's content hash. The fingerprint is the metric's config name, class, ``describe()``
+(model weights hash, threshold, layer...), the names of the columns it writes (a coverage
+``key=`` renames them, so two keys never share an entry) and the source of every harness module
+its code can run: the modules of its class and of the harness objects it holds (a coverage metric's matcher,
 a composite's inputs), and every harness module those import, transitively (``import`` and
 ``from ... import`` statements anywhere in a module, lazy ones inside functions included), with
 the ``__init__.py`` of each package on the way. The list is computed from the import graph, never
@@ -141,10 +142,12 @@ def code_modules(metric) -> set[str]:
 
 
 def metric_fingerprint(name: str, metric, root: Path | None = None) -> str:
-    """What a metric's scores depend on besides the texts: its config name, class, ``describe()``
-    and the source of its code's import closure (``root``: another copy of the harness package)."""
+    """What a metric's scores depend on besides the texts: its config name, class, ``describe()``,
+    the columns it writes (a coverage ``key=`` renames them: two keys never share an entry) and the
+    source of its code's import closure (``root``: another copy of the harness package)."""
     payload = {"name": name, "class": f"{type(metric).__module__}.{type(metric).__qualname__}",
-               "describe": metric.describe(), "code": code_sha256(code_modules(metric), root)}
+               "describe": metric.describe(), "columns": sorted(metric.columns()),
+               "code": code_sha256(code_modules(metric), root)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -67,6 +67,9 @@ class System(ABC):
     uses_prompt: bool = False
     batch_size: int | str = 1
     batch_changes_output: bool = False
+    # Checked before anything is built (harness/config_check.py), where a system takes them.
+    param_ranges = {"max_input_tokens": (1, None), "max_input_chars": (1, None), "batch_size": (1, None),
+                    "concurrency": (1, None)}
 
     @abstractmethod
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:

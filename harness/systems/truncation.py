@@ -21,8 +21,8 @@ def fit_article(tokenizer, render: Callable[[str], list[int]], body: str, max_in
     overhead = len(render(""))
     if overhead >= max_input_tokens:
         raise ConfigError(f"the prompt without the article takes {overhead} tokens, not less than the "
-                          f"{max_input_tokens} the model's input allows: shorten the prompt or lower "
-                          "decoding.max_new_tokens")
+                          f"{max_input_tokens} the model's input allows: shorten the prompt, raise "
+                          "system.max_input_tokens (where it is set) or lower decoding.max_new_tokens")
     # Largest head of the article whose rendering fits; found by bisection because decoding and
     # re-encoding a cut need not give back the same number of tokens.
     lo, hi = 0, len(article_ids)

@@ -62,6 +62,12 @@ class SentenceConsistency(Metric):
             raise ConfigError(f"consistency scorer {name!r}: threshold must be a number, got {threshold!r}")
         self.threshold = float(threshold)
 
+    @classmethod
+    def config_ranges(cls, params: dict) -> dict:
+        """For `harness.config_check`, before anything is built: a threshold within the scores (one
+        outside flags every sentence, or none)."""
+        return {"threshold": cls.score_range}
+
     def describe(self) -> dict:
         return {"scorer": self.key, "threshold": self.threshold}
 

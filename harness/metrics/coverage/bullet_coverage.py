@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data.article import Article
+from harness.errors import ConfigError
 from harness.metrics.base import Column, Metric, count
 from harness.metrics.coverage.matcher import BulletMatcher, Match
 from harness.text.sentences import split_sentences
@@ -43,8 +44,24 @@ class BulletCoverage(Metric):
     def __init__(self, matcher: BulletMatcher, threshold: float, key: str | None = None):
         """``key`` names the columns (``bullet_recall@KEY``); default: the matcher's name. Two
         configs with the same matcher need different keys."""
+        low, high = matcher.score_range
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not low <= threshold <= high:
+            raise ConfigError(f"coverage ({matcher.name}): threshold must be from {low:g} to {high:g} (the scores "
+                              f"its matcher gives; outside them no bullet, or every bullet, counts as covered), "
+                              f"got {threshold!r}")
         self.matcher, self.threshold = matcher, float(threshold)
         self.key = key or matcher.name
+
+    @classmethod
+    def config_ranges(cls, params: dict) -> dict:
+        """The threshold's range for `harness.config_check` (checked before anything is built): the
+        scores of the configured matcher."""
+        from hydra.utils import get_object
+
+        matcher = params.get("matcher")
+        target = matcher.get("_target_") if isinstance(matcher, dict) else None
+        score_range = getattr(get_object(target), "score_range", None) if isinstance(target, str) else None
+        return {"threshold": tuple(score_range)} if score_range else {}
 
     def describe(self) -> dict:
         return {**self.matcher.describe(), "threshold": self.threshold}

@@ -18,6 +18,7 @@ class Match:
 
 class BulletMatcher(ABC):
     name: str
+    score_range: tuple[float, float] = (0.0, 1.0)  # what its scores can be: a coverage threshold lies within
 
     @abstractmethod
     def match(self, bullets: list[str], sentences: list[str], summary: str) -> Match:

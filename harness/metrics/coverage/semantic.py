@@ -14,6 +14,7 @@ from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 
 class SemanticMatcher(BulletMatcher):
     name = "semantic"
+    score_range = (-1.0, 1.0)  # cosine
 
     def __init__(self, model: str = EMBEDDED_ENCODER, batch_size: int = 64, device: str = "auto"):
         self.encoder = SentenceEncoder(model, batch_size=batch_size, setting="metrics.coverage_semantic.matcher.model",
