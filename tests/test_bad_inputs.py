@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hydra.errors import ConfigCompositionException
 
+from harness.data.article import Article
 from harness.errors import ConfigError, DataError, HarnessError, ModelLoadError, RunDirError
 from harness.run import run
 
@@ -79,7 +80,7 @@ FAILURES = [
     ("negative max tokens", lambda t, m: list(tiny(m, "decoding.max_new_tokens=-5")), ConfigError,
      r"decoding 'greedy': max_new_tokens must be > 0"),
     ("max tokens wrong type", lambda t, m: list(tiny(m, "decoding.max_new_tokens=many")), ConfigError,
-     r"decoding 'greedy': max_new_tokens must be an integer, got 'many'"),
+     r"decoding.max_new_tokens must be an integer, got 'many'"),  # checked before anything is built
     ("temperature wrong type", lambda t, m: list(tiny(m, "decoding=sampling", "decoding.temperature=hot")),
      ConfigError, r"temperature must be a number, got 'hot'"),
     ("lead-k with k=0", lambda t, m: ["system=lead3", "system.k=0"], ConfigError, r"k must be"),
@@ -87,7 +88,7 @@ FAILURES = [
      r"\{article\}"),
     ("threshold wrong type", lambda t, m: ["system=lead3", "metrics=[coverage_lexical]",
                                           "metrics.coverage_lexical.threshold=high"], ConfigError,
-     r"config 'coverage_lexical'"),
+     r"metrics.coverage_lexical.threshold must be a number, got 'high'"),
     ("nonexistent model path", lambda t, m: ["system=causal_lm", f"system.model={t / 'nope'}"], ModelLoadError,
      r"no such directory or file"),
     ("offline hub id", lambda t, m: ["system=causal_lm", "system.model=some-org/not-cached-model"], ModelLoadError,
@@ -550,3 +551,146 @@ def test_parquet_ids_are_checked_by_row(tmp_path):
         load_articles(str(path))
     assert str(info.value) == (f"'id' must be a string or an integer, got a float (1.0) (file '{path}', "
                                "record 'row 1', field 'id')")
+
+
+# --- issue 23: long one-paragraph text, $…$ in names, data options --------------------------------------
+
+
+def _one_line(words: int) -> str:
+    """``words`` words of numbered sentences on one line (a whole article in one paragraph)."""
+    sentence = "Police said {n} officers were hurt when protesters set fire to the mayor's office."
+    per = len(sentence.split())
+    return " ".join(sentence.format(n=n) for n in range(words // per + 1))
+
+
+@pytest.fixture
+def segmenter_calls(monkeypatch):
+    """The batches (lists of texts) the sentence segmenter is given, in order."""
+    from harness.text import sentences
+
+    calls: list[list[str]] = []
+    nlp = sentences._pipeline()
+
+    class Spy:
+        def pipe(self, texts, batch_size=None):
+            texts = list(texts)
+            calls.append(texts)
+            return nlp.pipe(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(sentences, "_pipeline", lambda: Spy())
+    return calls
+
+
+def test_a_one_paragraph_text_is_split_in_bounded_pieces_at_sentence_ends(segmenter_calls):
+    from harness.text.sentences import MAX_BATCH_CHARS, SENTENCE_PIECE, split_sentences
+
+    text = _one_line(12_000)  # about 80,000 characters on one line
+    found = split_sentences(text)
+    assert len(segmenter_calls) > 5
+    assert all(sum(map(len, batch)) <= max(MAX_BATCH_CHARS, SENTENCE_PIECE) for batch in segmenter_calls)
+    assert all(len(piece) <= SENTENCE_PIECE for batch in segmenter_calls for piece in batch)
+    assert all(piece.endswith("office.") for batch in segmenter_calls for piece in batch)  # cut at sentence ends
+    assert len(found) == len(text.split(". ")) and found[7] == (
+        "Police said 7 officers were hurt when protesters set fire to the mayor's office.")
+
+
+def test_lead_3_of_a_one_paragraph_article_splits_only_its_start(segmenter_calls):
+    from harness.systems.extractive import LeadK
+
+    body = _one_line(350_000)  # 2.4 million characters: the issue's article
+    summary = LeadK(3).summarize(Article("long", "", (body,), ("b",)), None, None).text
+    assert summary.splitlines() == [
+        f"Police said {n} officers were hurt when protesters set fire to the mayor's office." for n in range(3)]
+    assert len(segmenter_calls) == 1 and sum(map(len, segmenter_calls[0])) <= 10_000
+
+
+@pytest.mark.parametrize(("line", "size", "expected"), [
+    ("a" * 25, 10, ["a" * 10, "a" * 10, "a" * 5]),  # no space: cut at the size
+    ("aaaa bbbb cccc dddd", 10, ["aaaa bbbb", "cccc dddd"]),  # at the last space
+    ("One. Two three four five six. Seven.", 20, ["One. Two three four", "five six. Seven."]),
+    ("Aa bb. Cc dd ee. Ff gg.", 12, ["Aa bb.", "Cc dd ee.", "Ff gg."]),  # at a sentence end in the second half
+    ("short", 10, ["short"]),
+])
+def test_pieces_cut_at_a_sentence_end_else_a_space_else_the_size(line, size, expected):
+    from harness.text.sentences import _pieces
+
+    assert _pieces(line, size) == expected
+
+
+def test_the_parser_is_given_bounded_batches_of_a_one_paragraph_text(monkeypatch):
+    from harness.text import parse
+
+    sizes: list[int] = []
+    nlp = parse._pipeline()
+
+    class Spy:
+        def pipe(self, texts, batch_size=None):
+            texts = list(texts)
+            sizes.append(sum(map(len, texts)))
+            return nlp.pipe(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(parse, "_pipeline", lambda: Spy())
+    sentences = parse.parse(_one_line(6_000))
+    assert len(sizes) > 3 and max(sizes) <= 10_000  # were 16 pieces of 100,000 characters at once (5 GB)
+    assert len(sentences) == 6_000 // 14 + 1
+
+
+RUN_NAMES = ["p$x^$", "cost $5 and $6", "$\\frac{a}{b}$", "$$", "a$b"]
+
+
+@pytest.mark.parametrize("name", RUN_NAMES)
+def test_a_dollar_in_a_run_or_metric_name_is_drawn_as_text_not_mathtext(name):
+    from harness.reports.html import bar_chart_svg
+
+    board = {"metric_info": {}, "metrics": [f"m$/{name}"], "sort_by": f"m$/{name}",
+             "rows": [{"name": name, "metrics": {f"m$/{name}": {"mean": 0.5, "ci95": [0.4, 0.6]}}},
+                      {"name": "other", "metrics": {f"m$/{name}": {"mean": 0.3, "ci95": [0.2, 0.4]}}}]}
+    svg = bar_chart_svg(board)  # "p$x^$" raised matplotlib's ValueError: the run failed, no report.html
+    assert f"<!-- {name} -->" in svg and f"<!-- m$/{name} -->" in svg  # each text drawn, as it is
+    assert "Oblique" not in svg  # mathtext sets its letters in DejaVu Sans Oblique: "$5 and $" did
+    import matplotlib
+
+    assert matplotlib.rcParams["text.parse_math"] is True  # the setting is the chart's own, not the process's
+
+
+def test_a_run_named_with_dollars_finishes_and_writes_its_report(tmp_path, cache_dir):
+    results = run(config("system=lead3", "system.name='lead $x^$ three'", "metrics=[rouge]"), tmp_path / "run")
+    assert results["status"] == "completed" and results["run"]["name"] == "lead $x^$ three"
+    assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_a_sample_larger_than_the_set_warns_with_the_sets_size(tmp_path, cache_dir, caplog):
+    import logging
+
+    rows = [{**GOOD, "id": f"a{i}"} for i in range(3)]
+    with caplog.at_level(logging.WARNING, logger="harness.data.load"):
+        results = run(config("system=lead3", "metrics=[rouge]", *data(tmp_path, rows), "data.sample=50"),
+                      tmp_path / "run")
+    assert results["run"]["n_articles"] == 3
+    assert ["data.sample=50 is not smaller than the set, which has 3 articles: all of them are used" in r.getMessage()
+            for r in caplog.records] == [True]
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["data.fmt=nope"], r"unknown data format 'nope': set data.fmt to auto or one of .*field 'fmt'"),
+    (["data.fmt=xsum", f"data.path={Path(__file__).parent / 'nothing'}.txt"], None),
+])
+def test_errors_about_the_format_name_data_fmt(tmp_path, overrides, message):
+    if message is None:  # a .txt file read with a row format
+        path = tmp_path / "a.txt"
+        path.write_text("Title\n\n* Bullet.\n\nBody.\n", encoding="utf-8")
+        overrides, message = ["data.fmt=xsum", f"data.path={path}"], (
+            r"\.txt files are read as format 'text', not 'xsum': set data.fmt=auto \(or text\).*field 'fmt'")
+    else:
+        overrides = [*overrides, *data(tmp_path, [GOOD])]
+    with pytest.raises(DataError, match=message):
+        run(config("system=lead3", "metrics=[rouge]", *overrides), tmp_path / "run")
+
+
+def test_no_error_names_a_data_format_setting():
+    """The setting is data.fmt: no message may send a user to data.format (issue 23)."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent / "harness"
+    named = re.compile(r"\bdata\.format\b")  # not harness.data.formats, the module
+    assert [p for p in root.rglob("*.py") if named.search(p.read_text(encoding="utf-8"))] == []

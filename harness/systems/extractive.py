@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import islice
 
 from harness.data.article import Article
 from harness.errors import ConfigError
@@ -10,7 +11,7 @@ from harness.provenance import versions_of
 from harness.systems.base import Generation, System
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
-from harness.text.sentences import SPACY_MODEL, split_sentences
+from harness.text.sentences import SPACY_MODEL, iter_sentences
 
 
 def _splitter_identity() -> dict:
@@ -31,7 +32,7 @@ class LeadK(System):
 
     def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
         start = time.perf_counter()
-        text = "\n".join(split_sentences(article.body)[: self.k])
+        text = "\n".join(islice(iter_sentences(article.body), self.k))
         return Generation(text=text, seconds=time.perf_counter() - start)
 
 

@@ -6,9 +6,10 @@ Each word carries a matching ``key``: its lemma lower-cased (a proper noun's own
 numbers as their value: "eight" and "8" share the key ``8``), so that "arrested", "arrests" and
 "arrest" are one key. Content words (`CONTENT_POS`, not stop words) are what a claim is made of.
 
-Limits: a text is parsed line by line in pieces of at most MAX_PIECE characters, one piece at a
-time (memory bounded by a piece, as `harness.text.entities`); a sentence never spans a line break
-or a piece boundary. An article's parse is cached per text in the process (`parse_article`), so
+Limits: a text is parsed line by line in pieces of at most SENTENCE_PIECE (10,000) characters,
+in batches of at most MAX_BATCH_CHARS characters (`harness.text.sentences.bounded_batches`: memory
+bounded by a batch; 16 pieces of 100,000 characters at once took 5 GB); a sentence never spans a
+line break or a piece boundary. An article's parse is cached per text in the process (`parse_article`), so
 16 summaries of one article parse it once.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.text.numbers import parse_number
-from harness.text.sentences import SPACY_MODEL, _pieces
+from harness.text.sentences import SPACY_MODEL, bounded_batches
 
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 _POSSESSIVE = re.compile(r"['’]s?$")
@@ -67,8 +68,8 @@ def _sentences(doc) -> list[tuple[str, tuple[Word, ...]]]:
 
 def parse(text: str) -> list[tuple[str, tuple[Word, ...]]]:
     """The sentences of ``text`` (line by line, in bounded pieces), each as (its text, its words)."""
-    pieces = [piece for line in text.splitlines() if line.strip() for piece in _pieces(line.strip())]
-    return [s for doc in _pipeline().pipe(pieces, batch_size=16) for s in _sentences(doc)]
+    return [s for batch in bounded_batches(text.splitlines())
+            for doc in _pipeline().pipe(batch, batch_size=len(batch)) for s in _sentences(doc)]
 
 
 def parse_sentence(sentence: str) -> tuple[Word, ...]:
