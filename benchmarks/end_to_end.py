@@ -142,9 +142,18 @@ def header(device: str) -> str:
                 if line.startswith("model name")), platform.processor() or "unknown") \
         if Path("/proc/cpuinfo").is_file() else platform.processor() or "unknown"
     gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "none used"
+    try:  # numpy's BLAS threads share the cores with torch's (see docs/performance.md)
+        import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info()
+                         if i.get("user_api") == "blas") or "unknown"
+    except ImportError:
+        blas = f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu}, {os.cpu_count()} cores; GPU {gpu}; "
-            f"device {device}; torch {torch.__version__}, transformers {transformers.__version__}, "
-            f"spaCy {spacy.__version__}; Python {platform.python_version()}")
+            f"device {device}; torch {torch.__version__} ({torch.get_num_threads()} threads), transformers "
+            f"{transformers.__version__}, spaCy {spacy.__version__}; BLAS threads: {blas}; "
+            f"Python {platform.python_version()}")
 
 
 def main() -> None:
@@ -226,6 +235,9 @@ def main() -> None:
                              lambda: encoder.encode(union_texts))
         total_bound += bound("tokens", f"MiniLM's token states of the {n} summaries and their references",
                              lambda: [encoder.token_embeddings(t) for t in token_texts])
+    print("bounds, each from cold caches:")
+    for _, line in bounds.values():
+        print(f"  {line}")
     beside = {"coverage_semantic": "semantic", "bertscore": "tokens", "consistency_embedding": "embedding",
               "consistency_entity": "ner", "consistency_claims": "parse"}
 
