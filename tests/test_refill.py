@@ -231,3 +231,26 @@ def test_auto_batch_size_probes_the_first_group_and_keeps_it(tmp_path):
     assert system.calls == [(40, 8), (20, 4), (14, 2), (13, 2), (13, 2)]
     assert counts["batch_size"] == 2 and counts["generated"] == 40
     assert sorted({r["text"].split(" of ")[1] for r in rows}) == ["13 by 2", "14 by 2"]
+
+
+def test_roomy_layer_holds_what_concatenation_makes_and_writes_into_its_room():
+    """Keys and values after each update equal DynamicLayer's concatenation exactly; within the room
+    no buffer is made anew (the keys stay a view of the same storage); past it the buffers grow."""
+    import torch
+    from transformers.cache_utils import DynamicLayer
+
+    from harness.systems.refill import roomy_layer_class
+
+    gen = torch.Generator().manual_seed(0)
+    keys, values = torch.randn(3, 2, 5, 4, generator=gen), torch.randn(3, 2, 5, 4, generator=gen)
+    roomy, plain = roomy_layer_class()(keys, values, room=2), DynamicLayer()
+    plain.update(keys, values)
+    storage = []
+    for step in range(5):
+        new_keys, new_values = torch.randn(3, 2, 1, 4, generator=gen), torch.randn(3, 2, 1, 4, generator=gen)
+        got, want = roomy.update(new_keys, new_values), plain.update(new_keys, new_values)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]), step
+        assert roomy.get_seq_length() == 6 + step
+        storage.append(got[0].untyped_storage().data_ptr())
+    assert storage[0] == storage[1]  # steps 1 and 2: written into the room of 2
+    assert storage[2] != storage[1] and storage[2] == storage[3]  # the room ran out: new buffers, room 2 again

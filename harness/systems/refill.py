@@ -5,13 +5,17 @@ at most ``rows`` of them in the batch at once.
 ``max_new_tokens``) leaves the batch at once (its key/value rows are dropped, so the next step
 costs only the rows still running), and the next prompt of the group is prefilled and merged into
 the batch's key/value cache (left-padded to the batch's width; columns no row uses any more are cut
-off the front). On a CPU each joining prompt is prefilled alone: prefill is compute-bound there
-(the same prompt tokens/s at any batch size, docs/performance.md), so padding prompts to a common
-length would only add work; on an accelerator the prompts that join at one step are prefilled in
-one left-padded call (the first ``rows`` of a group at once). Positions
-come from each row's own tokens and an attention mask hides the padding, so every row computes
-what it would alone, up to floating-point rounding (which depends on the batch's shape: see
-docs/performance.md, "Batched generation").
+off the front). Each layer's keys and values live in buffers with room for the tokens still to
+come (`roomy_layer_class`): a step writes its token into the room, where `DynamicCache` allocates
+the whole cache anew by concatenation (on a CPU, mapping and zeroing those allocations took most
+of a batch-8 step: docs/performance.md, "Rows that leave when they finish"); the buffers are made
+anew only when rows join or leave, or the room runs out. On a CPU each joining prompt is
+prefilled alone: prefill is compute-bound there (the same prompt tokens/s at any batch size,
+docs/performance.md), so padding prompts to a common length would only add work; on an
+accelerator the prompts that join at one step are prefilled in one left-padded call (the first
+``rows`` of a group at once). Positions come from each row's own tokens and an attention mask
+hides the padding, so every row computes what it would alone, up to floating-point rounding
+(which depends on the batch's shape: see docs/performance.md, "Batched generation").
 
 Which rows run together at each step follows only from the group's prompts, their order and
 ``rows``, and from the tokens the rows produce: the same group and ``rows`` always give the
@@ -26,6 +30,7 @@ any token is made; the caller then generates the group in fixed batches.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 # In the cache key of every summary made here: change it whenever the schedule (who joins when) or
@@ -92,7 +97,7 @@ def refill_decode(model, prompts: list[list[int]], *, rows: int, max_new_tokens:
     tokens each forward pass made."""
     import torch
 
-    batch = _Batch(model, pad, penalty, device if device is not None else model.device)
+    batch = _Batch(model, pad, penalty, device if device is not None else model.device, room=max_new_tokens)
     queue = deque(range(len(prompts)))
     out: list[list[int]] = [[] for _ in prompts]
     with torch.inference_mode():
@@ -118,10 +123,10 @@ class _Batch:
     left-padded), next positions, the tokens they feed next, and the tokens each has seen (for the
     repetition penalty)."""
 
-    def __init__(self, model, pad: int, penalty: float, device):
+    def __init__(self, model, pad: int, penalty: float, device, room: int = 0):
         import inspect
 
-        self.model, self.pad, self.penalty, self.device = model, pad, penalty, device
+        self.model, self.pad, self.penalty, self.device, self.room = model, pad, penalty, device, room
         # only the last position's logits, as generate() asks for them
         self.last_only = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters \
             else {}
@@ -170,6 +175,7 @@ class _Batch:
         if not self.members:
             self.cache, self.mask, self.positions, self.seen = cache, mask, positions, seen
             self.members = list(members)
+            self._reroom(lambda layer: (layer.keys, layer.values))
             return
         old, new = self.mask.shape[1], mask.shape[1]
         width = max(old, new)
@@ -179,6 +185,7 @@ class _Batch:
         for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
             mine.keys = torch.cat([left(mine.keys, width - old), left(theirs.keys, width - new)])
             mine.values = torch.cat([left(mine.values, width - old), left(theirs.values, width - new)])
+        self._reroom(lambda layer: (layer.keys, layer.values))
         self.mask = torch.cat([F.pad(self.mask, (width - old, 0)), F.pad(mask, (width - new, 0))])
         self.positions = torch.cat([self.positions, positions])
         if self.seen is not None:
@@ -232,5 +239,55 @@ class _Batch:
             self.seen = self.seen[index]
         used = int(torch.nonzero(self.mask.sum(0))[0])  # the first column a running row still attends to
         self.mask = self.mask[:, used:]
-        for layer in self.cache.layers:
-            layer.keys, layer.values = layer.keys[index, :, used:], layer.values[index, :, used:]
+        self._reroom(lambda layer: (layer.keys[index, :, used:], layer.values[index, :, used:]))
+
+    def _reroom(self, contents) -> None:
+        """Every layer of the cache anew: a `_RoomyLayer` holding ``contents(layer)`` (its keys and
+        values) with room for ``self.room`` more positions."""
+        roomy = roomy_layer_class()
+        layers = self.cache.layers
+        for i, layer in enumerate(layers):
+            keys, values = contents(layer)
+            layers[i] = roomy(keys, values, self.room)
+
+
+@functools.cache
+def roomy_layer_class():
+    """The cache layer the running rows keep, made on first use: a subclass of transformers'
+    `DynamicLayer`, which this module does not import at load time (torch and transformers load
+    only when a model runs)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class RoomyLayer(DynamicLayer):
+        """A full-attention cache layer whose keys and values (``[rows, heads, length, dim]``) are
+        views of the first ``length`` positions of buffers with room for more: `update` writes
+        the new positions into the room (the same values `DynamicLayer`'s concatenation makes),
+        and makes the buffers anew, with the same room again, only when the room runs out."""
+
+        def __init__(self, keys, values, room: int):
+            super().__init__()
+            self.is_initialized, self.device, self.room = True, keys.device, max(int(room), 1)
+            self._hold(keys, values)
+
+        def _hold(self, keys, values) -> None:
+            rows, heads, length, dim = keys.shape
+            self._keys = keys.new_empty((rows, heads, length + self.room, dim))
+            self._values = values.new_empty((rows, heads, length + self.room, values.shape[-1]))
+            self._keys[:, :, :length] = keys
+            self._values[:, :, :length] = values
+            self.length = length
+            self.keys, self.values = self._keys[:, :, :length], self._values[:, :, :length]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            new = key_states.shape[-2]
+            if self.length + new > self._keys.shape[-2]:
+                self._hold(self.keys, self.values)
+            end = self.length + new
+            self._keys[:, :, self.length:end] = key_states
+            self._values[:, :, self.length:end] = value_states
+            self.length = end
+            self.keys, self.values = self._keys[:, :, :end], self._values[:, :, :end]
+            return self.keys, self.values
+
+    return RoomyLayer
+
