@@ -37,26 +37,37 @@ def clear_caches(metric=None) -> None:
         encoder._cache.clear()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def one_summary_options(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The data file (XSumFaith by default) and ``--n``, parsed."""
     parser.add_argument("data", nargs="?",
                         default=str(ROOT.parent / "shared" / "data" / "summac" / "xsumfaith_test.jsonl"))
     parser.add_argument("--n", type=int, default=200, help="articles (one summary each)")
-    options = parser.parse_args()
-    from harness.config import load_metric
+    return parser.parse_args()
+
+
+def first_summaries(path: str, n: int) -> list[tuple[tuple[str, object], bool]]:
+    """((summary, Article), consistent?) for the first summary of each of the first ``n`` articles
+    of a SummaC-style file (its human label)."""
     from harness.data.article import Article
     from harness.meta_eval.consistency_data import read_consistency
+
+    _, examples = read_consistency(path, "summac")
+    first: dict[str, object] = {}
+    for e in examples:
+        first.setdefault(e.doc_id, e)
+    return [((e.summary, Article(str(i), "", (e.article,), ())), bool(e.label))
+            for i, e in enumerate(list(first.values())[:n])]
+
+
+def main() -> None:
+    options = one_summary_options(argparse.ArgumentParser())
+    from harness.config import load_metric
     from harness.metrics.consistency.base import article_text
     from harness.text.entities import _entities
     from harness.text.parse import parse
     from harness.text.sentences import split_sentences
 
-    _, examples = read_consistency(options.data, "summac")
-    first: dict[str, object] = {}
-    for e in examples:
-        first.setdefault(e.doc_id, e)
-    chosen = list(first.values())[:options.n]
-    pairs = [(e.summary, Article(str(i), "", (e.article,), ())) for i, e in enumerate(chosen)]
+    pairs = [pair for pair, _ in first_summaries(options.data, options.n)]
     sentences = sum(len(split_sentences(s)) for s, _ in pairs)
     print(f"cores: {os.cpu_count()}; {len(pairs)} articles, one summary each ({sentences} summary sentences)")
     texts = [article_text(a) for _, a in pairs] + [s for s, _ in pairs]

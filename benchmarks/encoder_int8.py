@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from claim_scorers import clear_caches  # noqa: E402  (benchmarks/ is not a package)
+from claim_scorers import clear_caches, first_summaries, one_summary_options  # noqa: E402  (benchmarks/ is not a package)
 
 
 def balanced_accuracy(predicted: list[bool], labels: list[bool]) -> float:
@@ -38,28 +38,17 @@ def balanced_accuracy(predicted: list[bool], labels: list[bool]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data", nargs="?",
-                        default=str(ROOT.parent / "shared" / "data" / "summac" / "xsumfaith_test.jsonl"))
-    parser.add_argument("--n", type=int, default=200, help="articles (one summary each)")
-    options = parser.parse_args()
+    options = one_summary_options(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
 
     import torch
 
     from harness.config import load_metric
-    from harness.data.article import Article
-    from harness.meta_eval.consistency_data import read_consistency
     from harness.metrics.consistency.base import article_text
     from harness.models.sentence_encoder import _LRU
     from harness.text.sentences import split_sentences
 
-    _, examples = read_consistency(options.data, "summac")
-    first: dict[str, object] = {}
-    for e in examples:
-        first.setdefault(e.doc_id, e)
-    chosen = list(first.values())[:options.n]
-    pairs = [(e.summary, Article(str(i), "", (e.article,), ())) for i, e in enumerate(chosen)]
-    labels = [bool(e.label) for e in chosen]
+    chosen = first_summaries(options.data, options.n)
+    pairs, labels = [pair for pair, _ in chosen], [label for _, label in chosen]
     texts = [article_text(a) for _, a in pairs] + [s for s, _ in pairs]
     sentences = list(dict.fromkeys(s for t in texts for s in split_sentences(t)))
 
