@@ -127,3 +127,31 @@ def test_cuda_generation_and_identity(tiny_causal_dir, seed_article):
     on_cpu = CausalLM(model=str(tiny_causal_dir), device="cpu", dtype="float32").summarize(
         seed_article, PROMPT, GREEDY)
     assert on_gpu.input_tokens == on_cpu.input_tokens and 0 < on_gpu.output_tokens <= 8
+
+
+def test_an_int8_encoder_is_opt_in_cpu_only_and_keyed_apart(accelerators):
+    """quantize=int8 loads its own copy of MiniLM with int8 Linear layers: close to float32 (cosine
+    above 0.9 for each sentence) but not equal, in the fingerprint and the store key only when on;
+    another value, or a device other than the CPU, is refused naming the setting."""
+    import numpy as np
+
+    from harness.metrics.consistency.embedding_support import EmbeddingSupport
+    from harness.models.sentence_encoder import SentenceEncoder
+
+    accelerators(cuda=0)
+    texts = ["Police arrested two men in Leeds on Monday.", "The club signed a new striker for £5m."]
+    plain, int8 = SentenceEncoder(device="cpu"), SentenceEncoder(device="cpu", quantize="int8")
+    assert int8._model is not plain._model
+    assert type(int8._model[0].auto_model.encoder.layer[0].intermediate.dense).__module__.startswith(
+        "torch.ao.nn.quantized.dynamic")
+    a, b = plain.encode(texts), int8.encode(texts)
+    cosines = (a * b).sum(axis=1)
+    assert (cosines > 0.9).all() and not np.array_equal(a, b)
+    assert "quantize" not in plain.describe() and int8.describe()["quantize"] == "int8"
+    assert int8.store_key != plain.store_key
+    assert EmbeddingSupport(threshold=0.5, device="cpu", quantize="int8").describe()["quantize"] == "int8"
+    with pytest.raises(ConfigError, match=r"metrics.consistency_embedding.quantize must be none or int8, got 'int4'"):
+        EmbeddingSupport(threshold=0.5, device="cpu", quantize="int4")
+    accelerators(cuda=1)
+    with pytest.raises(ConfigError, match=r"quantize=int8 runs on the CPU only .* set encoder.device=cpu"):
+        SentenceEncoder(device="cuda", quantize="int8")

@@ -8,6 +8,9 @@ and bullets are embedded once however many summaries of it are scored). ``device
 `harness.models.device` (default ``auto``); the model is loaded once per process by `harness.models.store`.
 During a run every computed sentence embedding is also kept on disk (`vector_store`, entered by
 `harness.run`; `harness.models.vector_store`), so a rescored summary gets the same vectors.
+``quantize="int8"`` (opt-in, CPU only): torch's dynamic int8 quantization of every Linear layer,
+1.9x faster on 2 CPU cores but its scores move by up to 0.1 and some verdicts of a threshold chosen
+in float32 flip (benchmarks/encoder_int8.py; docs/performance.md); it is in the fingerprint.
 """
 
 from __future__ import annotations
@@ -47,19 +50,21 @@ class SentenceEncoder:
     """Embeds texts with a sentence-transformers model; ``setting`` names its config key in errors."""
 
     def __init__(self, model: str = EMBEDDED_ENCODER, revision: str | None = None, batch_size: int = 64,
-                 cache_size: int = 200_000, setting: str = "encoder.model", device: str = "auto"):
+                 cache_size: int = 200_000, setting: str = "encoder.model", device: str = "auto",
+                 quantize: str = "none"):
         if batch_size < 1:
             raise ModelLoadError(f"{setting}: batch_size must be >= 1, got {batch_size}")
-        self.spec, self.revision, self.batch_size = model, revision, batch_size
+        self.spec, self.revision, self.batch_size, self.quantize = model, revision, batch_size, quantize
         self.source = resolve_model(model, revision=revision)
         self._model, self._cache = load_sentence_transformer(self.source, device=device, setting=setting,
-                                                             make_extra=lambda: _LRU(cache_size))
+                                                             make_extra=lambda: _LRU(cache_size), quantize=quantize)
         self.device = str(self._model.device)
         described = json.dumps(self.describe(), sort_keys=True, default=str)
         self.store_key = hashlib.sha256(described.encode()).hexdigest()[:24]  # weights and device
 
     def describe(self) -> dict:
-        return {"model": self.spec, **self.source.fingerprint(), **identity_fields(self.device)}
+        quantized = {"quantize": self.quantize} if self.quantize != "none" else {}  # float32: as before the option
+        return {"model": self.spec, **self.source.fingerprint(), **identity_fields(self.device), **quantized}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) unit-length embeddings; texts seen before come from the cache."""

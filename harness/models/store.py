@@ -21,10 +21,11 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.errors import ModelLoadError
+from harness.errors import ConfigError, ModelLoadError
 from harness.hub import hub_reachable, offline_message
 from harness.models.device import AUTO_MAP, resolve_device, resolve_dtype
 from harness.models.model_source import ModelSource, resolve_model
@@ -175,12 +176,19 @@ def _load(auto_class, source: ModelSource, dtype: str, device: str, trust_remote
 
 
 def load_sentence_transformer(source: ModelSource, *, device: str = "auto", setting: str = "encoder.model",
-                              make_extra: Callable[[], object] = dict):
+                              make_extra: Callable[[], object] = dict, quantize: str = "none"):
     """(SentenceTransformer, extra) for ``source`` on ``device``, loaded once; ``extra`` (from
-    ``make_extra()``) lives as long as the model: the encoder keeps its embedding cache there."""
-    device = resolve_device(device, f"{setting.rsplit('.', 1)[0]}.device")
+    ``make_extra()``) lives as long as the model: the encoder keeps its embedding cache there.
+    ``quantize="int8"``: every Linear layer with torch's dynamic int8 quantization (CPU only)."""
+    group = setting.rsplit('.', 1)[0]
+    device = resolve_device(device, f"{group}.device")
     if device == AUTO_MAP:
         device = "cuda:0"  # a sentence encoder fits one card
+    if quantize not in ("none", "int8"):
+        raise ConfigError(f"{group}.quantize must be none or int8, got {quantize!r}")
+    if quantize == "int8" and device != "cpu":
+        raise ConfigError(f"{group}.quantize=int8 runs on the CPU only (torch's dynamic quantization), but the "
+                          f"encoder's device is {device}: set {group}.device=cpu, or {group}.quantize=none")
 
     def load():
         from sentence_transformers import SentenceTransformer
@@ -195,6 +203,12 @@ def load_sentence_transformer(source: ModelSource, *, device: str = "auto", sett
                 raise ModelLoadError(f"{offline_message(source.spec, setting)} ({type(e).__name__}: {e})") from e
             raise ModelLoadError(f"could not load sentence encoder {source.spec!r}: {type(e).__name__}: {e}") from e
         model.eval()
+        if quantize == "int8":
+            import torch
+
+            with warnings.catch_warnings():  # torch 2.13 deprecates eager quantization (docs/performance.md)
+                warnings.simplefilter("ignore")
+                torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
         return model, make_extra()
 
-    return get_or_load(("sentence-transformers", source.location, source.revision, device), load)
+    return get_or_load(("sentence-transformers", source.location, source.revision, device, quantize), load)
