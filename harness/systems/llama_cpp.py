@@ -58,8 +58,9 @@ class LlamaCppLM(System):
         try:
             from llama_cpp import Llama
         except ImportError as e:
-            raise ModelLoadError("the llama.cpp backend needs the optional extra: "
-                                 "pip install -e '.[llamacpp]' (compiles llama.cpp, about 5 minutes)") from e
+            raise ModelLoadError("the llama.cpp backend needs the optional extra: CMAKE_ARGS=-DGGML_NATIVE=OFF "
+                                 "pip install --no-cache-dir -e '.[llamacpp]' (compiles llama.cpp: 12.5 CPU-minutes; "
+                                 "GGML_NATIVE=OFF: no AMX kernels, which crashed on an Intel CPU with AMX)") from e
         path = f"{self.source.location}/{self.source.gguf_file}"
         key = ("llama_cpp", self.source.location, self.source.gguf_file, self.n_ctx, self.n_threads)
         return get_or_load(key, lambda: Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads,
