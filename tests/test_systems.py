@@ -1,5 +1,6 @@
 """Systems: extractive baselines, prompt and decoding validation, LMs through from_pretrained."""
 
+import hashlib
 import shutil
 
 import pytest
@@ -118,6 +119,23 @@ def test_lm_identity_changes_with_prompt_decoding_and_weights(tiny_causal_dir, t
     shutil.copytree(tiny_causal_dir, copy)
     (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
     assert CausalLM(model=str(copy)).identity(PROMPT, GREEDY)["weights_sha256"] != base["weights_sha256"]
+
+
+def test_the_same_weights_elsewhere_are_the_same_system(tiny_causal_dir, tmp_path):
+    """Generation caches key on the weights' content: a copy of the directory under another path is
+    the same system; a GGUF file is its hash alone, whatever its path or name, and its run name drops .gguf."""
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(tiny_causal_dir, copy)
+    assert CausalLM(model=str(copy)).identity(PROMPT, GREEDY) == CausalLM(model=str(tiny_causal_dir)).identity(
+        PROMPT, GREEDY)
+    first, second = tmp_path / "a" / "model.Q4_0.gguf", tmp_path / "b" / "renamed.gguf"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF same bytes")
+    one, other = resolve_model(str(first)), resolve_model(str(second))
+    assert one.content_fingerprint() == other.content_fingerprint() == {
+        "gguf_sha256": hashlib.sha256(b"GGUF same bytes").hexdigest()}
+    assert CausalLM(model=str(first)).name == "model.Q4_0"  # the run name drops .gguf
 
 
 def test_missing_local_model_directory():

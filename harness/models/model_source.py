@@ -46,6 +46,17 @@ class ModelSource:
         return {"model": self.spec, "gguf_file": self.gguf_file,
                 "weights_sha256": {p.name: file_sha256(str(p)) for p in files}}
 
+    def content_fingerprint(self) -> dict:
+        """What picks a system's weights, by content: a local GGUF file by its SHA-256 alone (the same
+        bytes under another path or name are the same model), a local directory by its weight files'
+        names and hashes; a hub model by its id and revision. Generation caches key on it."""
+        if not self.is_local:
+            return self.fingerprint()
+        hashes = self.fingerprint()["weights_sha256"]
+        if self.gguf_file:
+            return {"gguf_sha256": hashes[self.gguf_file]}
+        return {"weights_sha256": hashes}
+
 
 def resolve_model(spec: str, gguf_file: str | None = None, revision: str | None = None) -> ModelSource:
     """Resolve ``spec`` to a local directory or a hub id; raise ModelLoadError naming the fix."""

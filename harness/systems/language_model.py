@@ -93,7 +93,8 @@ class _TransformersLM(System):
                  trust_remote_code: bool = False, dequantized_cache: str | None = None, device: str = "auto",
                  batch_size: int | str = 1):
         self.source = resolve_model(model, gguf_file, revision)
-        self.name = name or (Path(gguf_file).stem if gguf_file else model.rstrip("/").split("/")[-1])
+        gguf = self.source.gguf_file  # a .gguf path given as the model names it too: the name drops .gguf
+        self.name = name or (Path(gguf).stem if gguf else model.rstrip("/").split("/")[-1])
         self.max_input_tokens = max_input_tokens
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)  # the dtype actually used, never "auto"
@@ -102,7 +103,8 @@ class _TransformersLM(System):
         self.batch_size = check_batch_size(batch_size)
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
-        return {"kind": self.kind, **self.source.fingerprint(), "dtype": self.dtype, **identity_fields(self.device),
+        return {"kind": self.kind, **self.source.content_fingerprint(), "dtype": self.dtype,
+                **identity_fields(self.device),
                 "max_input_tokens": self.max_input_tokens, "trust_remote_code": self.trust_remote_code,
                 "prompt": prompt.template, "decoding": decoding.identity(),
                 "versions": versions_of("torch", "transformers", *(["gguf"] if self.source.gguf_file else []))}

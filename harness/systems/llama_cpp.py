@@ -50,7 +50,7 @@ class LlamaCppLM(System):
         self.n_ctx, self.n_threads, self.max_input_tokens = n_ctx, n_threads, max_input_tokens
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
-        return {"kind": "causal_lm", "backend": "llama_cpp", **self.source.fingerprint(), "n_ctx": self.n_ctx,
+        return {"kind": "causal_lm", "backend": "llama_cpp", **self.source.content_fingerprint(), "n_ctx": self.n_ctx,
                 "max_input_tokens": self.max_input_tokens, "prompt": prompt.template,
                 "decoding": decoding.identity(), "versions": versions_of("llama-cpp-python")}
 
