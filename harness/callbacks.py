@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -15,12 +17,44 @@ from harness.reports.leaderboard import write_leaderboard
 log = logging.getLogger(__name__)
 
 
+def expected_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The jobs of a sweep run by Hydra's basic sweeper, in its order (job i writes subdirectory i
+    under the default ``hydra.sweep.subdir``): the sweeper's ``params`` and the command line's
+    overrides expanded as the sweeper expands them. None for another sweeper or subdirectory rule."""
+    sweeper = config.hydra.sweeper
+    subdir = config.hydra.sweep._get_node("subdir")._value()
+    if not str(sweeper.get("_target_", "")).endswith("BasicSweeper") or subdir != "${hydra.job.num}":
+        return None
+    params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+    overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
+    return BasicSweeper.split_arguments(overrides, None)[0]
+
+
+def missing_jobs(config: DictConfig, sweep_dir: Path) -> list[str]:
+    """One line per job of the sweep whose directory holds no results.json the driver can read."""
+    jobs = expected_jobs(config) or []
+    return [f"job {num} ({' '.join(overrides) or 'no overrides'}): no results.json in {sweep_dir / str(num)}"
+            for num, overrides in enumerate(jobs) if not (sweep_dir / str(num) / "results.json").is_file()]
+
+
 class LeaderboardCallback(Callback):
     def __init__(self, sort_by: str | None = None):
         self.sort_by = sort_by  # None: the first headline metric the runs declare
 
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        """Resolve the sweep directory and the cache here, on the driver, before any job leaves: both
+        are ``${abs_path:...}`` (cached), and Hydra copies the driver's resolver cache into each job's
+        config, so every worker writes to the driver's absolute paths."""
+        _ = config.hydra.sweep.dir, config.get("cache_dir")
+
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        missing = missing_jobs(config, sweep_dir)
+        if missing:  # never exit 0 with nothing to show: a CI job must fail
+            raise SystemExit("\n".join([
+                f"{len(missing)} job(s) of the sweep left no result in {sweep_dir}, where this driver reads "
+                "(a worker that wrote under another directory? give hydra.sweep.dir and cache_dir as "
+                "absolute paths on a file system every node shares):", *missing]))
         board, text = write_leaderboard(sweep_dir, self.sort_by)
         print(text)
         print(f"Leaderboard: {sweep_dir / 'leaderboard.md'}")

@@ -44,9 +44,16 @@ class BusyRunDirError(RunDirError):
 
 def register_run_dir_resolver() -> None:
     """``${unique_id:}``: this process's id and 4 random hex digits, the same every time one
-    config resolves it (cached, like Hydra's ``${now:}``)."""
+    config resolves it (cached, like Hydra's ``${now:}``). ``${abs_path:PATH}``: PATH made absolute
+    against the directory where it is first resolved, cached too: a sweep's driver resolves
+    ``hydra.sweep.dir`` and ``cache_dir`` before its jobs leave, and Hydra copies the resolver cache
+    into every job's config, so a worker that runs elsewhere (a Ray node started in another
+    directory) writes where the driver reads, never under its own working directory."""
     if not OmegaConf.has_resolver("unique_id"):
         OmegaConf.register_new_resolver("unique_id", lambda: f"{os.getpid()}-{secrets.token_hex(2)}",
+                                        use_cache=True)
+    if not OmegaConf.has_resolver("abs_path"):
+        OmegaConf.register_new_resolver("abs_path", lambda path: str(Path(str(path)).expanduser().absolute()),
                                         use_cache=True)
 
 
