@@ -76,22 +76,15 @@ def _main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "run":
         from harness import app
-        from harness.errors import HarnessError
+        from harness.config_check import check_run_overrides
         from harness.http_client import check_key_overrides
         from harness.outputs import check_run_dir_override
 
-        try:  # a key where its variable's name belongs: refused before Hydra writes the overrides anywhere
-            check_key_overrides(rest)
-        except HarnessError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        try:
-            app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
-        except HarnessError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        # The run directory Hydra will create and open app.log in: a read-only one, or a file, is one line.
-        check_run_dir_override(rest)
+        # Each a HarnessError (main's one line, exit 2) before Hydra creates the run directory and its app.log:
+        check_key_overrides(rest)  # a key where its variable's name belongs, before Hydra writes the overrides
+        app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
+        check_run_dir_override(rest)  # the run directory: a read-only one, or a file
+        check_run_overrides(rest)  # each job's config composed and checked (types, ranges, unset values)
         sys.argv = ["harness run", *rest]
         app.main()
         return 0

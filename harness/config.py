@@ -1,18 +1,46 @@
-"""Where the configs live, the one resolver they use (``${project_root:}``), and loading one
-metric config outside a run (for meta-evaluation)."""
+"""Where the configs live, the resolvers they use (``${project_root:}``, ``${unique_id:}``, ...),
+composing a run's config from Python (`compose`), and loading one metric config outside a run
+(for meta-evaluation).
+
+``conf/`` and ``references/`` stay at the repository's top level; a built wheel carries copies of
+both as ``harness/_bundled/`` (setup.py). `project_root` is the one place that chooses: the
+checkout's top level in a checkout or an editable install, the packaged copies otherwise. The
+``${project_root:}`` in the configs (``data.path``, the composite's weights) resolves to it too."""
 
 from __future__ import annotations
 
-from omegaconf import OmegaConf
+from pathlib import Path
 
-from harness.provenance import PROJECT_ROOT
+from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = PROJECT_ROOT / "conf"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parent
+BUNDLED_DIR = PACKAGE_DIR / "_bundled"  # what setup.py's build step copies into a wheel
+
+
+def project_root(checkout: Path = CHECKOUT_DIR, bundled: Path = BUNDLED_DIR) -> Path:
+    """The directory holding ``conf/`` and ``references/``.
+
+    Args:
+        checkout: the directory above the package (a checkout's top level, or site-packages).
+        bundled: the copies a built wheel carries inside the package.
+    Returns:
+        ``checkout`` when it is the project's checkout (its ``pyproject.toml`` beside
+        ``conf/config.yaml``: a checkout or an editable install), else ``bundled``.
+    """
+    if (checkout / "conf" / "config.yaml").is_file() and (checkout / "pyproject.toml").is_file():
+        return checkout
+    return bundled
+
+
+DATA_ROOT = project_root()
+CONF_DIR = DATA_ROOT / "conf"
+REFERENCES_DIR = DATA_ROOT / "references"
 
 
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("project_root"):
-        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
+        OmegaConf.register_new_resolver("project_root", lambda: str(DATA_ROOT))
 
 
 def build(cfg, key: str):
@@ -40,3 +68,52 @@ def load_metric(name: str):
         raise ConfigError(f"no metric config {name!r} ({path}); known: {', '.join(known)}")
     register_resolvers()
     return build(OmegaConf.load(path), name)
+
+
+def register_all_resolvers() -> None:
+    """Every resolver the configs use: `register_resolvers`'s, the run directory's (``${unique_id:}``,
+    ``${abs_path:}``) and Ray's."""
+    from harness.ray_init import register_ray_resolver
+    from harness.run_dir import register_run_dir_resolver
+
+    register_resolvers()
+    register_run_dir_resolver()
+    register_ray_resolver()
+
+
+def compose(overrides=(), *, hydra: bool = False) -> DictConfig:
+    """A run's configuration, composed as ``harness run OVERRIDES`` composes it (without running).
+
+    Args:
+        overrides: Hydra overrides, e.g. ``["system=lead3", "metrics=[rouge]"]`` (no sweeps).
+        hydra: keep the ``hydra`` node (run and sweep directories, sweeper params).
+    Returns:
+        The composed config (unresolved: interpolations resolve when read).
+    Raises:
+        ConfigError: an override that does not parse, names no config option or no key (one line).
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+    from omegaconf.errors import OmegaConfBaseException
+
+    from harness.errors import ConfigError
+
+    register_all_resolvers()
+    outer = get_gh_backup()  # a caller's own Hydra (inside its initialize_config_dir, or a running app)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="harness"):
+            return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(one_line(str(e))) from None
+    finally:
+        restore_gh_from_backup(outer)
+
+
+def one_line(message: str) -> str:
+    """Hydra's messages (several lines, a hint on the last) as one line, without its search path."""
+    message = message.split("\nConfig search path:")[0]
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())

@@ -14,7 +14,14 @@ setting and its fix, never a traceback from deep inside a model load or the boot
   ``None``) must have that type (``use_stemmer=maybe`` is refused; an int passes for a float);
   and against the ranges its target declares: a ``param_ranges`` class attribute
   (``{"max_input_tokens": (1, None)}``) or a ``config_ranges(params)`` class method, for a
-  range that depends on other settings (a coverage threshold within its matcher's scores).
+  range that depends on other settings (a coverage threshold within its matcher's scores); and
+  a ``param_checks`` class attribute (parameter -> a function of the value and the setting's name
+  that raises ConfigError: ``system.compile`` is auto, true or false).
+
+`check_run_overrides` runs all of this in ``harness run`` and ``harness validate`` before Hydra
+starts (Hydra creates the run directory and opens its app.log first): each job's config is
+composed from the command's overrides, every job of a sweep, so a bad value is one line and exit
+2 with nothing written.
 
 Parameters with other annotations (mappings, objects, ``Literal``) are left to the targets' own
 checks, which run when they are built (still before any model loads: models load lazily).
@@ -114,6 +121,9 @@ def check_params(node: dict, where: str) -> None:
                     else f"{low:g} or more" if low is not None else f"{high:g} or less")
             null = " (or null)" if type(None) in hints.get(key, ()) else ""
             raise ConfigError(f"{where}.{key} must be {span}{null}, got {value!r}")
+    for key, check in (getattr(target, "param_checks", None) or {}).items():
+        if key in node:  # a target's own check of one value (``auto``, true or false): ConfigError
+            check(node[key], f"{where}.{key}")
 
 
 def _is_int(value) -> bool:
@@ -205,3 +215,59 @@ def _ranges(target, node: dict) -> dict:
         except Exception:  # noqa: BLE001 - e.g. a matcher target that does not import: Hydra names it
             pass
     return ranges
+
+
+def check_run_overrides(args: list[str]) -> list[DictConfig]:
+    """``harness run ARGS``'s configuration, checked before Hydra starts.
+
+    Args:
+        args: the command's arguments: overrides, and ``-m``/``--multirun`` for a sweep.
+    Returns:
+        Each job's composed config (a sweep: every combination its basic sweeper runs, in job
+        order); [] when ARGS hold another Hydra flag (``--cfg``, ``-cn``...), which Hydra handles.
+    Raises:
+        ConfigError: the first job whose config does not compose, or fails `check_run_config` or
+            the key check, naming the job in a sweep (one line).
+    """
+    from harness.config import compose
+    from harness.http_client import check_key_settings
+
+    sweep = any(a in ("-m", "--multirun") for a in args)
+    overrides = [a for a in args if a not in ("-m", "--multirun")]
+    if any(a.startswith("-") for a in overrides):
+        return []
+    jobs = sweep_jobs(overrides) if sweep else [overrides]
+    configs = []
+    for n, job in enumerate(jobs):
+        try:
+            cfg = compose(job)
+            check_run_config(cfg)
+            check_key_settings(OmegaConf.to_container(cfg, resolve=True))
+        except ConfigError as e:
+            raise ConfigError(f"job {n} ({' '.join(job)}): {e}" if sweep else str(e)) from None
+        configs.append(cfg)
+    return configs
+
+
+def sweep_jobs(overrides: list[str]) -> list[list[str]]:
+    """The overrides of each job ``harness run -m OVERRIDES`` runs: the config's
+    ``hydra.sweeper.params`` and OVERRIDES, expanded as Hydra's basic sweeper expands them (the
+    command line's value of a key replaces the config's). Another sweeper: only OVERRIDES' fixed
+    values, one job."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from harness.config import compose, one_line
+
+    try:
+        parser = OverridesParser.create()
+        parsed = parser.parse_overrides(overrides)
+        fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+        sweeper = compose(fixed, hydra=True).hydra.sweeper
+        if sweeper.get("_target_") != f"{BasicSweeper.__module__}.{BasicSweeper.__name__}":
+            return [fixed]
+        params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+        return BasicSweeper.split_arguments(parser.parse_overrides([*params, *overrides]), None)[0]
+    except HydraException as e:
+        raise ConfigError(one_line(str(e))) from None

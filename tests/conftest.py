@@ -11,6 +11,8 @@ import pytest
 from harness.config import register_resolvers
 from harness.data import load_articles
 
+from .helpers.timing import REFERENCE_CALIBRATION_S, calibration, scaled_timeout, timeout_scale  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = ROOT / "references" / "seed.jsonl"
 WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel prices police officers eight "
@@ -19,44 +21,6 @@ WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel pr
 register_resolvers()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-
-REFERENCE_CALIBRATION_S = 0.06  # calibration() on the 2-core CPU the timeouts were set on (measured 2026-12-03)
-
-
-def calibration() -> float:
-    """Seconds this machine takes, now, for a fixed pure-Python task (the best of three)."""
-    import time
-
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        sum(i * i % 7 for i in range(1_000_000))
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-_SCALE: list[float] = []
-
-
-def timeout_scale() -> float:
-    """How much longer than on an idle 2-core laptop things take here: HARNESS_TEST_TIMEOUT_SCALE if
-    set, else the larger of (this machine's calibration / the laptop's) and (load average / cores),
-    at least 1 and at most 20 (a hang still ends). Measured once per session."""
-    if not _SCALE:
-        given = os.environ.get("HARNESS_TEST_TIMEOUT_SCALE")
-        if given:
-            _SCALE.append(float(given))
-        else:
-            load = os.getloadavg()[0] / (os.cpu_count() or 1) if hasattr(os, "getloadavg") else 1.0
-            _SCALE.append(min(20.0, max(1.0, calibration() / REFERENCE_CALIBRATION_S, load)))
-    return _SCALE[0]
-
-
-def scaled_timeout(seconds: float) -> float:
-    """A subprocess timeout: ``seconds`` (enough on an idle 2-core laptop, with margin) scaled by
-    ``timeout_scale()``, so a slower or loaded machine waits longer instead of failing."""
-    return seconds * timeout_scale()
 
 
 @pytest.fixture(scope="session")

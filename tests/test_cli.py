@@ -63,7 +63,7 @@ def test_single_run_error_exits_non_zero_with_the_message(tmp_path):
 
 def test_unknown_config_key_is_refused(tmp_path):
     done = harness("run", "no_such_key=1", cache_dir=tmp_path)
-    assert done.returncode == 1 and "Could not override 'no_such_key'" in done.stderr
+    assert done.returncode == 2 and "Could not override 'no_such_key'" in done.stderr
 
 
 def test_data_path_evaluates_any_supported_file(tmp_path):

@@ -168,13 +168,13 @@ def test_a_missing_launcher_plugin_is_our_error_naming_the_extra(tmp_path):
     done = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "+launcher=joblib", "system=lead3",
                            f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=scaled_timeout(300))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr == ("error: +launcher=joblib needs the Hydra launcher plugin "
                            "hydra_plugins.hydra_joblib_launcher, which is not installed: pip install -e '.[joblib]'\n")
     assert not (tmp_path / "sweep").exists()
     hydra_launcher = subprocess.run([sys.executable, "-c", NO_PLUGINS, "run", "-m", "hydra/launcher=submitit_slurm"],
                                     cwd=ROOT, env=env, capture_output=True, text=True, timeout=scaled_timeout(300))
-    assert hydra_launcher.returncode == 1
+    assert hydra_launcher.returncode == 2
     assert hydra_launcher.stderr == ("error: hydra/launcher=submitit_slurm needs the Hydra launcher plugin "
                                      "hydra_plugins.hydra_submitit_launcher, which is not installed: "
                                      "pip install -e '.[slurm]'\n")

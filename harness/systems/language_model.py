@@ -246,6 +246,12 @@ class _compile_errors:
         return False
 
 
+def check_compile(value, setting: str = "system.compile") -> None:
+    """``system.compile``'s value alone (auto, true or false), for the config check before a run
+    starts; ConfigError otherwise. Whether true can run on the device is `resolve_compile`'s."""
+    resolve_compile(value, "cpu", setting)
+
+
 class CausalLM(_TransformersLM):
     """A decoder-only model; the prompt goes through the tokenizer's chat template when it has one.
 
@@ -255,6 +261,8 @@ class CausalLM(_TransformersLM):
 
     kind = "causal_lm"
     auto_class_name = "AutoModelForCausalLM"
+    # Checked with the config, before a run writes anything (harness.config_check).
+    param_checks = {"batch_size": check_batch_size, "compile": check_compile}
     padding_side = "left"
 
     def __init__(self, model: str, *args, compile: bool | str = "auto", **kwargs):  # noqa: A002 (the setting's name)
