@@ -26,26 +26,30 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import os
 import re
 import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.utils import parsedate_to_datetime
 
 from harness.errors import ConfigError, HarnessError
+from harness.key_forms import KeyIndex
 from harness.text.surrogates import without_surrogates
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_MAX_BYTES = 8 * 2 ** 20  # an answer's body at most, where the caller gives no cap (a model listing)
+ERROR_BODY_BYTES = 64 * 2 ** 10  # an error answer's body read at most (its first 500 characters are shown)
 REDACTED = "[redacted]"
 ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A key's first characters: where a message holds them, what follows of the key goes too (a quote
-# cut at N characters can end in the middle of a key).
-KEY_PREFIX = 8
 
 _secrets: set[str] = set()  # every API key a client of this process sends
 _secrets_lock = threading.Lock()
+_index = KeyIndex()
 _TOKEN = r"(?!\[redacted\])[^\s\"'`,;)}\]\\]+"  # a credential: up to a space, quote or separator
 _PATTERNS = [
     # Authorization: …, "authorization": "…", 'Authorization': 'Basic …', x-api-key=… (a header's value:
@@ -57,41 +61,74 @@ _PATTERNS = [
 ]
 
 
+class _RedactedRecord(logging.LogRecord):
+    """A log record whose message holds no registered key (`redact_keys`), whichever logger made it."""
+
+    def getMessage(self) -> str:  # noqa: N802
+        return redact_keys(super().getMessage())
+
+
 def register_secret(value: str | None) -> None:
-    """``redact`` hides ``value`` (an API key) from every message made in this process from now on."""
+    """``redact`` hides ``value`` (an API key) in every form (`harness.key_forms`) from every message
+    made in this process from now on, log records included."""
+    global _index
     if value:
         with _secrets_lock:
-            _secrets.add(value)
+            if value not in _secrets:
+                _secrets.add(value)
+                _index = KeyIndex(_secrets)
+        if logging.getLogRecordFactory() is logging.LogRecord:
+            logging.setLogRecordFactory(_RedactedRecord)
+
+
+def redact_keys(text: str) -> str:
+    """``text`` without any registered key in any form or piece (`harness.key_forms.KeyIndex`), each
+    replaced by ``[redacted]``; header-like words are left as they are (for a server's answer)."""
+    with _secrets_lock:
+        index = _index
+    return index.replace(str(text), REDACTED)
 
 
 def redact(text: str) -> str:
     """``text`` without any API key: the values of ``Authorization``, ``api-key`` and ``x-api-key``
-    headers, ``Bearer`` credentials, and the keys registered here (whole, JSON- or URL-escaped, or
-    cut short: from their first characters on), each replaced by ``[redacted]``."""
+    headers, ``Bearer`` credentials, and the keys registered here in every form (`redact_keys`:
+    literal, JSON- or URL-escaped, hex, base64, and pieces of 6 characters or more of a key of 12 or
+    more), each replaced by ``[redacted]``."""
     text = str(text)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        for form in {secret, json.dumps(secret)[1:-1], urllib.request.quote(secret, safe="")}:
-            text = text.replace(form, REDACTED)
-        text = _cut_keys(text, secret)
-    return text
+    return redact_keys(text)
 
 
-def _cut_keys(text: str, secret: str) -> str:
-    """``text`` with every run of characters that starts like ``secret`` and goes on like it (a key
-    cut short) replaced."""
-    start = secret[:KEY_PREFIX]
-    out, at = [], 0
-    while (found := text.find(start, at)) >= 0:
-        end = found + len(start)
-        while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
-            end += 1
-        out += [text[at:found], REDACTED]
-        at = end
-    return "".join(out) + text[at:]
+_CHARACTER_NAMES = {"\r": "a carriage return (as a .env file saved with Windows line ends leaves)",
+                    "\n": "a newline", " ": "a space", "\t": "a tab"}
+
+
+def check_key_value(key: str, where: str) -> None:
+    """ConfigError when ``key`` holds a character an HTTP header cannot carry (only visible ASCII
+    can: a trailing ``\\r`` from a CRLF ``.env`` file, a space, a non-ASCII letter), naming
+    ``where`` (e.g. ``the environment variable OPENAI_API_KEY``) and the character's position, never
+    the key.
+
+    Args:
+        key: the API key.
+        where: what holds it, for the message.
+    """
+    for n, char in enumerate(key, 1):
+        if not "\x21" <= char <= "\x7e":
+            what = _CHARACTER_NAMES.get(char, f"U+{ord(char):04X}, not visible ASCII")
+            raise ConfigError(f"{where} holds an API key with a character an HTTP header cannot carry: character "
+                              f"{n} of {len(key)} is {what}. Remove it (the key is not shown, and nothing was sent)")
+
+
+def check_base_url(url, setting: str) -> None:
+    """ConfigError when ``url`` holds a user name or password (``http://user:password@host/v1``):
+    refused without repeating the URL, with the fix (the key goes in an environment variable named by
+    ``api_key_env``)."""
+    if isinstance(url, str) and re.match(r"(?i)\s*https?://[^/?#]*@", url):
+        raise ConfigError(f"{setting} holds a user name or password (user:password@host): refused, and not "
+                          "shown. Remove it from the URL, export the key in an environment variable and give "
+                          f"its name in {setting.rsplit('.', 1)[0] + '.' if '.' in setting else ''}api_key_env")
 
 
 def check_key_env_name(name, setting: str) -> None:
@@ -107,11 +144,14 @@ def check_key_env_name(name, setting: str) -> None:
 
 def check_key_overrides(args: list[str]) -> None:
     """ConfigError when a command-line override sets an ``api_key_env`` (``system.api_key_env=…``,
-    a judge's, a sweep's ``A,B``) to something that is not a variable name: checked before Hydra
-    starts, which would write the overrides into the run (``multirun.yaml``, the logs)."""
+    a judge's, a sweep's ``A,B``) to something that is not a variable name, or any setting to a URL
+    holding a user name or password (`check_base_url`): checked before Hydra starts, which would
+    write the overrides into the run (``multirun.yaml``, the logs)."""
     for arg in args:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
+        if sep:
+            check_base_url(value.strip().strip("'\""), key)  # any URL: user:password@ refused
         if not sep or key.rsplit(".", 1)[-1] != "api_key_env":
             continue
         value = value.strip()
@@ -126,12 +166,18 @@ def check_key_overrides(args: list[str]) -> None:
 
 
 def check_key_settings(config, where: str = "") -> None:
-    """``check_key_env_name`` on every ``api_key_env`` in a resolved config (nested mappings and lists)."""
-    if isinstance(config, dict):
+    """``check_key_env_name`` on every ``api_key_env`` in a resolved config (nested mappings and lists)
+    and `check_key_value` on the key its variable holds, if set; `check_base_url` on every value (no
+    URL in it may hold a user name or password)."""
+    if isinstance(config, str):
+        check_base_url(config, where)
+    elif isinstance(config, dict):
         for key, value in config.items():
             setting = f"{where}.{key}" if where else str(key)
             if key == "api_key_env":
                 check_key_env_name(value, setting)
+                if value and os.environ.get(value):  # a key a header cannot carry: before any file too
+                    check_key_value(os.environ[value], f"the environment variable {value} ({setting})")
             else:
                 check_key_settings(value, setting)
     elif isinstance(config, list):
@@ -152,6 +198,22 @@ class ServerUnreachable(ServerAnswerError):
 
 class NotJsonAnswer(ServerAnswerError):
     """A 2xx answer that is not JSON (an HTML page, an empty body, other text); not retried."""
+
+
+class RedirectRefused(ServerAnswerError):
+    """A 3xx answer: never followed (the request carries the API key; see `_RefuseRedirects`)."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class AnswerTooLarge(ServerAnswerError):
+    """An answer longer than the read's cap (``max_bytes``): not read further, not retried."""
+
+    def __init__(self, message: str, *, limit: int):
+        super().__init__(message)
+        self.limit = limit
 
 
 class HttpStatusError(ServerAnswerError):
@@ -282,19 +344,68 @@ class _WatchedHTTPS(_Watched, urllib.request.HTTPSHandler):
     pass
 
 
-def _open(request: urllib.request.Request, timeout_s: float) -> tuple[bytes, dict]:
-    """(body, headers) of one attempt, all of it within ``timeout_s`` seconds, else TimeoutError.
-    An HTTP error status is raised as urllib's ``HTTPError``, its body read within the deadline too."""
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``: no user name, password, path or query (which can hold a key)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}"
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Every redirect refused: the request carries the API key, which must reach no other address
+    (urllib would forward the ``Authorization`` header to any host), and a 301/302/303 would turn a
+    POST into a GET. The error says a redirect happened, its status and where to (origin only)."""
+
+    def _refuse(self, req, fp, code, msg, headers):
+        location = (headers or {}).get("Location") or (headers or {}).get("URI") or ""
+        if fp is not None:
+            fp.close()
+        target = origin(urllib.parse.urljoin(req.full_url, location)) if location else "nowhere (no Location)"
+        same = " (the same server: the path differs)" if location and target == origin(req.full_url) else ""
+        raise RedirectRefused(f"the server at {req.full_url} answered HTTP {code}, a redirect to {target}{same}: "
+                              "not followed, since the request carries the API key, which must reach no other "
+                              "address, and a redirect turns a POST into a GET. If the API has moved, set the "
+                              "base_url to its new address", status=code)
+
+    http_error_301 = http_error_302 = http_error_303 = http_error_307 = http_error_308 = _refuse
+
+
+def _read_capped(response, max_bytes: int, url: str) -> bytes:
+    """The body of ``response``: at most ``max_bytes`` bytes, else AnswerTooLarge (never read whole)."""
+    length = response.headers.get("Content-Length") if response.headers else None
+    said = f" (its Content-Length says {length})" if length else ""
+    if length and length.strip().isdigit() and int(length) > max_bytes:
+        raise AnswerTooLarge(f"the server at {url} answered more than the {max_bytes} bytes allowed{said}: not "
+                             "read (a server that ignores max_tokens can answer without end)", limit=max_bytes)
+    raw = response.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise AnswerTooLarge(f"the server at {url} answered more than the {max_bytes} bytes allowed{said}: not "
+                             "read further (a server that ignores max_tokens can answer without end)",
+                             limit=max_bytes)
+    if length and length.strip().isdigit() and len(raw) < int(length):  # read(n) returns what came, not raising
+        raise http.client.IncompleteRead(raw, int(length) - len(raw))
+    return raw
+
+
+def _open(request: urllib.request.Request, timeout_s: float, max_bytes: int = DEFAULT_MAX_BYTES
+          ) -> tuple[bytes, dict]:
+    """(body, headers) of one attempt, all of it within ``timeout_s`` seconds, else TimeoutError;
+    at most ``max_bytes`` of body, else AnswerTooLarge; a redirect is RedirectRefused.
+    An HTTP error status is raised as urllib's ``HTTPError``, its body (its first
+    ``ERROR_BODY_BYTES``) read within the deadline too."""
     deadline = _Deadline(timeout_s)
     late = TimeoutError(f"the answer did not arrive in full within timeout_s={timeout_s:g} s")
     try:
-        opener = urllib.request.build_opener(_WatchedHTTP(deadline), _WatchedHTTPS(deadline))
+        opener = urllib.request.build_opener(_WatchedHTTP(deadline), _WatchedHTTPS(deadline), _RefuseRedirects())
         with opener.open(request, timeout=timeout_s) as response:
-            raw = response.read()
+            raw = _read_capped(response, max_bytes, request.full_url)
             headers = dict(response.headers.items())
     except urllib.error.HTTPError as e:
         with e:
-            body = e.read() or b""
+            body = e.read(ERROR_BODY_BYTES) or b""
         if deadline.stop():
             raise late from None
         e.harness_body = body
@@ -327,7 +438,7 @@ class JsonClient:
     """Requests to one base URL. ``retries`` more attempts after the first on a retryable failure."""
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout_s: float = 600.0, retries: int = 3,
-                 backoff_s: float = 1.0, max_backoff_s: float = 30.0):
+                 backoff_s: float = 1.0, max_backoff_s: float = 30.0, key_source: str = "the API key given"):
         self.base_url = base_url.rstrip("/")
         self.timeout_s, self.retries = timeout_s, retries
         self.delays = backoff_delays(retries, backoff_s, max_backoff_s)
@@ -335,6 +446,7 @@ class JsonClient:
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             register_secret(api_key)
+            check_key_value(api_key, key_source)
             self._headers["Authorization"] = f"Bearer {api_key}"
 
     def __repr__(self) -> str:
@@ -343,15 +455,17 @@ class JsonClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def get(self, path: str, *, timeout_s: float | None = None, retries: int | None = None) -> tuple[dict, dict]:
-        """(JSON body, response headers)."""
-        return self._request("GET", path, None, timeout_s, retries)
+    def get(self, path: str, *, timeout_s: float | None = None, retries: int | None = None,
+            max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict, dict]:
+        """(JSON body, response headers); a body over ``max_bytes`` is AnswerTooLarge."""
+        return self._request("GET", path, None, timeout_s, retries, max_bytes)
 
-    def post(self, path: str, body: dict, *, timeout_s: float | None = None) -> dict:
-        return self._request("POST", path, body, timeout_s, None)[0]
+    def post(self, path: str, body: dict, *, timeout_s: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+             ) -> dict:
+        return self._request("POST", path, body, timeout_s, None, max_bytes)[0]
 
     def _request(self, method: str, path: str, body: dict | None, timeout_s: float | None,
-                 retries: int | None) -> tuple[dict, dict]:
+                 retries: int | None, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict, dict]:
         url = self.url(path)
         data = json.dumps(body).encode("utf-8") if body is not None else None
         delays = self.delays[:retries] if retries is not None else self.delays
@@ -359,7 +473,7 @@ class JsonClient:
         while True:
             request = urllib.request.Request(url, data=data, method=method, headers=self._headers)
             try:
-                raw, headers = _open(request, timeout_s or self.timeout_s)
+                raw, headers = _open(request, timeout_s or self.timeout_s, max_bytes)
                 try:
                     return without_surrogates(json.loads(raw)), headers
                 except ValueError:  # UnicodeDecodeError too: not UTF-8
@@ -372,6 +486,8 @@ class JsonClient:
                                           status=e.code, url=url, detail=detail) from None
                 wait = _retry_after(e.headers)
                 wait = delays[attempt] if wait is None else min(wait, self.max_backoff_s)
+            except ValueError as e:  # urllib's own refusals (a header value, a URL): quoted without keys
+                raise ServerAnswerError(f"the request to {url} could not be made ({type(e).__name__}: {e})") from None
             except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
                 # URLError wraps refused/unresolvable; a server that dies mid-answer raises
                 # RemoteDisconnected, ConnectionResetError or IncompleteRead (its body cut short);

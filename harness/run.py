@@ -19,7 +19,7 @@ from harness.config import build
 from harness.config_check import check_run_config
 from harness.errors import ConfigError
 from harness.generation import generate
-from harness.http_client import check_key_settings
+from harness.http_client import check_key_settings, redact
 from harness.io import write_jsonl_atomic, write_text_atomic
 from harness.metrics.base import declared_columns
 from harness.metrics.score_cache import ScoreCache
@@ -131,6 +131,6 @@ def failed_results(error: BaseException, cfg: DictConfig | None) -> dict:
     name = None
     if cfg is not None:
         name = " | ".join(str(cfg.get(k, {}).get("name") or "?") for k in ("system", "prompt", "decoding"))
-    return {"schema_version": SCHEMA_VERSION, "status": "failed", "error": f"{type(error).__name__}: {error}",
+    return {"schema_version": SCHEMA_VERSION, "status": "failed", "error": redact(f"{type(error).__name__}: {error}"),
             "run": {"name": name}, "provenance": {"versions": package_versions(), "git": git_state(),
                                                   "failed_at": datetime.now(timezone.utc).isoformat()}}

@@ -46,12 +46,17 @@ from omegaconf import DictConfig, OmegaConf
 from harness.data.article import Article
 from harness.errors import ConfigError
 from harness.http_client import (
+    AnswerTooLarge,
     HttpStatusError,
     JsonClient,
+    RedirectRefused,
     ServerAnswerError,
     ServerUnreachable,
+    check_base_url,
     check_key_env_name,
+    check_key_value,
     quote,
+    redact_keys,
 )
 from harness.systems.base import Generation, System, report_tokens
 from harness.systems.decoding import Decoding
@@ -65,6 +70,12 @@ DEFAULT_PENALTY_PARAM = "repetition_penalty"  # vLLM's field: the guess without 
 STABLE_MODEL_FIELDS = ("id", "owned_by", "root", "parent", "max_model_len")
 # A `created` this close to the server's clock is the time of the request (vLLM, llama.cpp), not a date.
 CREATED_IS_NOW_S = 300
+# An answer's body at most, unless max_answer_bytes says: this much plus ANSWER_BYTES_PER_TOKEN per
+# max_tokens asked for (room for logprobs a request may ask in extra_body; a token's text is a few bytes).
+ANSWER_BYTES_BASE = 2 ** 20
+ANSWER_BYTES_PER_TOKEN = 4 * 2 ** 10
+# An answer's text longer than this many characters per max_tokens did not honour max_tokens: cut there, warned.
+MAX_CHARS_PER_TOKEN = 32
 
 
 class ServerError(ServerAnswerError):
@@ -85,6 +96,8 @@ class ServedGeneration(Generation):
     response_model: str | None = None
     system_fingerprint: str | None = None
     article_chars_cut: int = 0
+    answer_chars_cut: int = 0  # characters cut from an answer far longer than max_tokens allows
+    key_redacted: tuple[str, ...] = ()  # the answer's fields that held the API key (stored as [redacted])
 
 
 def api_key_from_env(name: str | None, setting: str) -> str | None:
@@ -96,7 +109,41 @@ def api_key_from_env(name: str | None, setting: str) -> str | None:
     if not value:
         raise ConfigError(f"{setting}.api_key_env: the environment variable {name} is not set; "
                           f"export {name}=YOUR_KEY before the run (or api_key_env=null for a server without a key)")
+    check_key_value(value, f"the environment variable {name} ({setting}.api_key_env)")
     return value
+
+
+def answer_byte_cap(max_tokens, max_answer_bytes: int | None) -> int:
+    """The most bytes read of one answer: ``max_answer_bytes`` when set, else ``ANSWER_BYTES_BASE``
+    plus ``ANSWER_BYTES_PER_TOKEN`` per token asked for (``max_tokens``; 4096 when the request says none).
+
+    Args:
+        max_tokens: the request's ``max_tokens``.
+        max_answer_bytes: the setting (None: derived).
+
+    Returns:
+        A byte count.
+    """
+    if max_answer_bytes is not None:
+        return max_answer_bytes
+    tokens = max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0 else 4096
+    return ANSWER_BYTES_BASE + ANSWER_BYTES_PER_TOKEN * tokens
+
+
+def cut_answer(text: str, max_tokens) -> tuple[str, int]:
+    """An answer's text cut to ``MAX_CHARS_PER_TOKEN`` characters per token of ``max_tokens`` (at a
+    word boundary), and how many characters were cut: 0 when it is within, or no ``max_tokens`` was asked.
+
+    Args:
+        text: the answer's text.
+        max_tokens: the request's ``max_tokens``.
+
+    Returns:
+        (text, characters cut).
+    """
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return text, 0
+    return cut_chars(text, MAX_CHARS_PER_TOKEN * max_tokens)
 
 
 def cut_chars(text: str, limit: int | None) -> tuple[str, int]:
@@ -114,10 +161,18 @@ class Endpoint:
     """One OpenAI-compatible server (``base_url``, usually ending in ``/v1``) and one model it serves."""
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str | None = None, timeout_s: float = 600.0,
-                 retries: int = 3, backoff_s: float = 1.0, check_model: bool = True, setting: str = "system"):
+                 retries: int = 3, backoff_s: float = 1.0, check_model: bool = True, setting: str = "system",
+                 max_answer_bytes: int | None = None):
+        check_base_url(base_url, f"{setting}.base_url")
         if not isinstance(base_url, str) or not re.match(r"https?://[^/]", base_url):
+            shown = "a value holding '@' (not shown)" if "@" in str(base_url) else repr(base_url)
             raise ConfigError(f"{setting}.base_url must be an http(s) URL such as http://localhost:8000/v1, "
-                              f"got {base_url!r}")
+                              f"got {shown}")
+        if max_answer_bytes is not None and (not isinstance(max_answer_bytes, int) or isinstance(max_answer_bytes, bool)
+                                             or max_answer_bytes < 1024):
+            raise ConfigError(f"{setting}.max_answer_bytes must be an integer >= 1024 or null (derived from "
+                              f"max_tokens), got {max_answer_bytes!r}")
+        self.max_answer_bytes = max_answer_bytes
         if not model or not isinstance(model, str):
             raise ConfigError(f"{setting}.model must name the served model (as GET {base_url}/models lists it)"
                               + (": set server.model or system.model" if setting == "system" else ""))
@@ -126,7 +181,8 @@ class Endpoint:
         self.base_url, self.model, self.setting = base_url.rstrip("/"), model, setting
         self.api_key_env = api_key_env
         self.client = JsonClient(self.base_url, api_key=api_key_from_env(api_key_env, setting), timeout_s=timeout_s,
-                                 retries=retries, backoff_s=backoff_s)
+                                 retries=retries, backoff_s=backoff_s,
+                                 key_source=f"the environment variable {api_key_env}")
         self.served = self._model_entry() if check_model else {"id": model}
 
     def _model_entry(self) -> dict:
@@ -138,6 +194,10 @@ class Endpoint:
                               f"{self.setting}.base_url") from None
         except HttpStatusError as e:
             raise self.status_error(e, "listing its models") from None
+        except RedirectRefused as e:
+            raise ServerError(f"{e} ({self.setting}.base_url)", e.status) from None
+        except AnswerTooLarge as e:
+            raise ServerError(f"{e}; is {self.setting}.base_url the API root?") from None
         entries = listing.get("data") if isinstance(listing, dict) else None
         if not isinstance(entries, list):
             raise ServerError(f"GET {url} did not answer an OpenAI model list ({quote(listing)}); is "
@@ -162,8 +222,16 @@ class Endpoint:
                            f"{error.detail}", error.status)
 
     def post(self, path: str, body: dict, doing: str) -> dict:
+        cap = answer_byte_cap(body.get("max_tokens"), self.max_answer_bytes)
         try:
-            return self.client.post(path, {"model": self.model, **body})
+            return self.client.post(path, {"model": self.model, **body}, max_bytes=cap)
+        except RedirectRefused as e:
+            raise ServerError(f"{e} ({self.setting}.base_url; {doing})", e.status) from None
+        except AnswerTooLarge as e:
+            derived = ("set" if self.max_answer_bytes is not None
+                       else f"derived from max_tokens={body.get('max_tokens')}")
+            raise ServerError(f"{e} ({doing}; {self.setting}.max_answer_bytes={cap}, {derived}). If answers this "
+                              f"long are meant, raise {self.setting}.max_answer_bytes") from None
         except ServerUnreachable as e:
             raise ServerError(f"the server at {self.base_url} stopped answering ({doing}): {e}. Start it and run "
                               "the same command again: what was finished comes from the cache") from None
@@ -178,7 +246,8 @@ class Endpoint:
 def stable_model_fields(entry: dict, server_now: float) -> dict:
     """The fields of a /models entry that describe the deployment: ``created`` only when it is a
     date (Ollama: when the model was pulled; hosted APIs: its release), not the time of the request."""
-    served = {k: entry[k] for k in STABLE_MODEL_FIELDS if entry.get(k) is not None}
+    served = {k: redact_keys(entry[k]) if isinstance(entry[k], str) else entry[k]
+              for k in STABLE_MODEL_FIELDS if entry.get(k) is not None}
     created = entry.get("created")
     if isinstance(created, (int, float)) and abs(created - server_now) > CREATED_IS_NOW_S:
         served["created"] = created
@@ -286,7 +355,7 @@ class OpenAICompatible(System):
                  timeout_s: float = 600.0, retries: int = 3, backoff_s: float = 1.0, revision: str | None = None,
                  max_input_chars: int | None = None, repetition_penalty_param: str | None = DEFAULT_PENALTY_PARAM,
                  extra_body: dict | None = None, check_model: bool = True, server: str | None = None,
-                 repetition_penalty_offset: float = 0.0):
+                 repetition_penalty_offset: float = 0.0, max_answer_bytes: int | None = None):
         if endpoint not in ENDPOINTS:
             raise ConfigError(f"system.endpoint must be one of {sorted(ENDPOINTS)}, got {endpoint!r}")
         if not isinstance(concurrency, int) or concurrency < 1:
@@ -296,7 +365,8 @@ class OpenAICompatible(System):
         if max_input_chars is not None and max_input_chars < 1:
             raise ConfigError(f"system.max_input_chars must be >= 1 or null, got {max_input_chars!r}")
         self.endpoint = Endpoint(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s, retries=retries,
-                                 backoff_s=backoff_s, check_model=check_model, setting="system")
+                                 backoff_s=backoff_s, check_model=check_model, setting="system",
+                                 max_answer_bytes=max_answer_bytes)
         self.name = name or short_model_name(model)
         self.kind, self.concurrency, self.server = endpoint, concurrency, server
         # The batched generation loop hands over this many articles at a time: several per request
@@ -361,8 +431,17 @@ class OpenAICompatible(System):
         from harness.systems.served_answer import completion  # (it imports this module)
 
         got = completion(answer, self.kind == "chat", self.endpoint.client.url(ENDPOINTS[self.kind]),
-                         f"article {article.id!r}")  # every field checked (harness/systems/served_answer.py)
-        return ServedGeneration(text=got.text, input_tokens=got.input_tokens, output_tokens=got.output_tokens,
+                         f"article {article.id!r}")  # every field checked, the key redacted (served_answer.py)
+        if got.key_redacted:
+            log.warning("article %s: the server's answer held the API key ($%s) in %s: stored with it replaced by "
+                        "[redacted]; a server that repeats the key is not to be trusted with it", article.id,
+                        self.endpoint.api_key_env, ", ".join(got.key_redacted))
+        text, answer_cut = cut_answer(got.text, params.get("max_tokens"))
+        if answer_cut:
+            log.warning("article %s: the server answered %d characters for max_tokens=%s (at most %d per token "
+                        "expected): cut to %d; it does not honour max_tokens", article.id, len(got.text),
+                        params.get("max_tokens"), MAX_CHARS_PER_TOKEN, len(text))
+        return ServedGeneration(text=text, input_tokens=got.input_tokens, output_tokens=got.output_tokens,
                                 seconds=seconds, request_seconds=seconds, finish_reason=got.finish_reason,
                                 response_model=got.model, system_fingerprint=got.system_fingerprint,
-                                article_chars_cut=cut)
+                                article_chars_cut=cut, answer_chars_cut=answer_cut, key_redacted=got.key_redacted)

@@ -7,6 +7,11 @@ token count ``"12"``) is one `AnswerShapeError` naming the server's URL, the art
 field, with the start of the answer (through `harness.http_client.quote`: without keys); never a
 traceback, and never a summary or count of the wrong type in the cache. A field that is absent or
 null is allowed (servers leave ``usage`` out; ``content`` is null when a model answers nothing).
+
+Every string kept (the text, ``finish_reason``, ``model``, ``system_fingerprint``) is stored without
+the API key in any form (`harness.http_client.redact_keys`): a server that echoes the key into an
+answer (a ``model`` holding it, a summary quoting it in base64) has it replaced by ``[redacted]``,
+and ``key_redacted`` names the fields, so that the caller warns.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from harness.http_client import quote, redact
+from harness.http_client import quote, redact, redact_keys
 from harness.systems.served import ServerError
 
 
@@ -30,6 +35,7 @@ class Completion:
     finish_reason: str | None
     model: str | None
     system_fingerprint: str | None
+    key_redacted: tuple[str, ...] = ()  # the fields that held the API key (now [redacted])
 
 
 def _kind(value) -> str:
@@ -77,7 +83,11 @@ def completion(answer, chat: bool, url: str, what: str) -> Completion:
         if value is not None and not isinstance(value, str):
             raise wrong(name if where is answer else f"choices[0].{name}", value, "a string")
         strings[name] = value
-    return Completion(text=(content or "").strip(), input_tokens=counts["prompt_tokens"],
-                      output_tokens=counts["completion_tokens"], **{
-                          "finish_reason": strings["finish_reason"], "model": strings["model"],
-                          "system_fingerprint": strings["system_fingerprint"]})
+    strings[field] = (content or "").strip()
+    redacted = {}
+    for name, value in strings.items():
+        redacted[name] = redact_keys(value) if value is not None else None
+    held = tuple(name for name in strings if redacted[name] != strings[name])
+    return Completion(text=redacted[field], input_tokens=counts["prompt_tokens"],
+                      output_tokens=counts["completion_tokens"], finish_reason=redacted["finish_reason"],
+                      model=redacted["model"], system_fingerprint=redacted["system_fingerprint"], key_redacted=held)
