@@ -9,6 +9,11 @@ USAGE = """usage: harness COMMAND [ARGS]
 commands:
   run [OVERRIDES] [-m]   generate, score and report (a Hydra app: key=value overrides;
                          -m runs the sweep set in conf/config.yaml, or the one you give)
+  validate [OVERRIDES] [-m]
+                         the config check alone (each job of a sweep with -m): types, ranges,
+                         unset values; "config OK" or one error line (exit 2); nothing is run
+  ls systems|metrics|data|prompts|decoding|servers|launchers|tracking
+                         the options of one config group, each with its file's description
   leaderboard DIR [DIR ...] [--sort-by M] [--out DIR]
                          the leaderboard of sweep or run directories (one directory: written
                          into it as leaderboard.md/.json; several: printed, written to --out)
@@ -43,9 +48,14 @@ commands:
 
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
+  train-checker pairs|train|evaluate ...
+                         build training pairs, train the project's own checker (LoRA over the
+                         registry's MiniLM; conf/training/checker.yaml), its leave-one-set-out figures
   harness run -m                               # the default sweep
   harness run system=lead3 system.k=1 data.path=my_articles.jsonl
 """
+  harness validate system=lead3 seed=abc       # error: seed must be an integer, ... (exit 2)
+  harness ls metrics                           # what metrics=[...] can name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +117,12 @@ def _main(argv: list[str]) -> int:
 def leaderboard(args: list[str]) -> int:
     import argparse
     from pathlib import Path
+    if command == "calibrate":
+        return calibrate(rest)
+    if command == "train-checker":
+        from harness.training.__main__ import main as train_checker
+
+        return train_checker(rest)
 
     from harness.outputs import check_writable
     from harness.reports.leaderboard import write_leaderboard

@@ -117,3 +117,58 @@ def one_line(message: str) -> str:
     """Hydra's messages (several lines, a hint on the last) as one line, without its search path."""
     message = message.split("\nConfig search path:")[0]
     return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+# ``harness ls KIND``: the config group each kind lists.
+GROUPS = {"systems": "system", "metrics": "metrics", "data": "data", "prompts": "prompt", "decoding": "decoding",
+          "servers": "server", "launchers": "launcher", "tracking": "tracking"}
+
+
+def group_options(kind: str, conf_dir: Path | None = None) -> list[tuple[str, str]]:
+    """The options of one config group, for ``harness ls``.
+
+    Args:
+        kind: a key of `GROUPS` (``systems``, ``metrics``...) or a group's own name (``system``).
+        conf_dir: the config directory (default `CONF_DIR`).
+    Returns:
+        (option, description) for each ``conf/GROUP/OPTION.yaml``, sorted by option; the
+        description is the first sentence of the file's leading comment ("" when it has none).
+    Raises:
+        ConfigError: an unknown kind, naming the known ones.
+    """
+    from harness.errors import ConfigError
+
+    group = GROUPS.get(kind, kind if kind in GROUPS.values() else None)
+    if group is None:
+        raise ConfigError(f"harness ls: unknown kind {kind!r}; known: {', '.join(GROUPS)}")
+    directory = (conf_dir or CONF_DIR) / group
+    return [(path.stem, description(path.read_text(encoding="utf-8"))) for path in sorted(directory.glob("*.yaml"))]
+
+
+ABBREVIATIONS = (" al", "e.g", "i.e", "etc", " vs", " cf")
+
+
+def description(text: str, limit: int = 120) -> str:
+    """The first sentence of a YAML file's leading comment (its Hydra ``# @package`` line skipped),
+    at most ``limit`` characters (cut with an ellipsis); "" when the file starts with no comment.
+
+    Args:
+        text: the YAML file's text.
+        limit: the longest description returned.
+    Returns:
+        e.g. "The first k sentences of the article (lead-3; system.k=1 for lead-1)."
+    """
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            break
+        comment = stripped.lstrip("#").strip()
+        if not comment.startswith("@package"):
+            lines.append(comment)
+    words = " ".join(lines)
+    # A sentence ends at a full stop and a space (not the one of "et al." or "e.g.") or at the end.
+    end = next((i + 1 for i, ch in enumerate(words) if ch == "." and words[i + 1:i + 2] in ("", " ")
+                and not words[:i].endswith(ABBREVIATIONS)), len(words))
+    sentence = words[:end]
+    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
