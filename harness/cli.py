@@ -48,14 +48,11 @@ commands:
 
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
-  train-checker pairs|train|evaluate ...
-                         build training pairs, train the project's own checker (LoRA over the
-                         registry's MiniLM; conf/training/checker.yaml), its leave-one-set-out figures
+  harness validate system=lead3 seed=abc       # error: seed must be an integer, ... (exit 2)
+  harness ls metrics                           # what metrics=[...] can name
   harness run -m                               # the default sweep
   harness run system=lead3 system.k=1 data.path=my_articles.jsonl
 """
-  harness validate system=lead3 seed=abc       # error: seed must be an integer, ... (exit 2)
-  harness ls metrics                           # what metrics=[...] can name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +95,10 @@ def _main(argv: list[str]) -> int:
         sys.argv = ["harness run", *rest]
         app.main()
         return 0
+    if command == "validate":
+        return validate(rest)
+    if command == "ls":
+        return ls(rest)
     if command == "leaderboard":
         return leaderboard(rest)
     if command == "gate":
@@ -114,15 +115,39 @@ def _main(argv: list[str]) -> int:
     return 2
 
 
+def validate(args: list[str]) -> int:
+    """``harness validate OVERRIDES [-m]``: `check_run_overrides` alone; one line either way."""
+    from harness.config_check import check_run_overrides
+    from harness.errors import HarnessError
+
+    configs = check_run_overrides(args)
+    if not configs:
+        raise HarnessError("harness validate takes overrides (and -m for a sweep), not Hydra's flags: "
+                           f"{' '.join(a for a in args if a.startswith('-') and a not in ('-m', '--multirun'))}")
+    names = [" | ".join(str(c.get(k, {}).get("name", "?")) for k in ("system", "prompt", "decoding")) for c in configs]
+    metrics = sorted({name for c in configs for name in (c.get("metrics") or {})})
+    jobs = f"{len(configs)} jobs" if len(configs) > 1 else "1 run"
+    print(f"config OK: {jobs} ({'; '.join(names)}); metrics: {', '.join(metrics) or 'none'}")
+    return 0
+
+
+def ls(args: list[str]) -> int:
+    """``harness ls KIND``: the options of one config group and their descriptions."""
+    from harness.config import GROUPS, group_options
+    from harness.errors import HarnessError
+
+    if len(args) != 1:
+        raise HarnessError(f"usage: harness ls {'|'.join(GROUPS)}")
+    options = group_options(args[0])
+    width = max((len(name) for name, _ in options), default=0)
+    for name, text in options:
+        print(f"{name:<{width}}  {text}".rstrip())
+    return 0
+
+
 def leaderboard(args: list[str]) -> int:
     import argparse
     from pathlib import Path
-    if command == "calibrate":
-        return calibrate(rest)
-    if command == "train-checker":
-        from harness.training.__main__ import main as train_checker
-
-        return train_checker(rest)
 
     from harness.outputs import check_writable
     from harness.reports.leaderboard import write_leaderboard
