@@ -45,6 +45,9 @@ commands:
                          the same on the editors' sentence verdicts (harness review)
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
                          the same for coverage matchers (REALSumm format)
+  train-checker pairs|train|evaluate ...
+                         build training pairs, train the project's own checker (LoRA over the
+                         registry's MiniLM; conf/training/checker.yaml), its leave-one-set-out figures
 
 examples:
   harness run                                  # the embedded default, SmolLM2-135M
@@ -111,6 +114,10 @@ def _main(argv: list[str]) -> int:
         return track(rest)
     if command == "review":
         return review(rest)
+    if command == "train-checker":
+        from harness.training.__main__ import main as train_checker
+
+        return train_checker(rest)
     print(USAGE, file=sys.stderr)
     return 2
 

