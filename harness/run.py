@@ -134,3 +134,38 @@ def failed_results(error: BaseException, cfg: DictConfig | None) -> dict:
     return {"schema_version": SCHEMA_VERSION, "status": "failed", "error": redact(f"{type(error).__name__}: {error}"),
             "run": {"name": name}, "provenance": {"versions": package_versions(), "git": git_state(),
                                                   "failed_at": datetime.now(timezone.utc).isoformat()}}
+
+
+def evaluate(config=(), *, output_dir: Path | str | None = None):
+    """One run from Python (a notebook, a script), as ``harness run OVERRIDES`` runs it.
+
+    Args:
+        config: Hydra overrides (``["system=lead3", "metrics=[rouge]"]``), or a config from
+            `harness.compose` (changed as you like).
+        output_dir: the run directory (default: the one ``harness run`` would make,
+            ``runs/DATE/TIME-ID`` under the current directory).
+    Returns:
+        The run's results.json as the typed model every reader uses (`harness.schema.CompletedResults`:
+        ``.metrics``, ``.metric_stats[name].ci95``, ``.run.name``...).
+    Raises:
+        ConfigError: a bad value, before anything is written; another HarnessError: the run
+            failed (what it wrote so far stays, unlocked; no failed results.json is recorded).
+    """
+    from harness.config import compose
+    from harness.results import read_results
+    from harness.run_dir import release
+    from harness.schema import CompletedResults
+
+    if isinstance(config, DictConfig):
+        cfg, overrides = config, []
+        full = compose([], hydra=True)
+    else:
+        overrides = [str(o) for o in ([config] if isinstance(config, str) else config)]
+        full, cfg = compose(overrides, hydra=True), compose(overrides)
+    check_run_config(cfg)  # before the directory exists
+    output_dir = Path(output_dir if output_dir is not None else full.hydra.run.dir)
+    try:
+        run(cfg, output_dir, choices=dict(full.hydra.runtime.choices), overrides=overrides)
+    finally:
+        release(output_dir)
+    return CompletedResults.model_validate(read_results(output_dir))
