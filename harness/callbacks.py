@@ -6,33 +6,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from harness.config_check import sweep_jobs
 from harness.reports.compare import write_comparison
 from harness.reports.leaderboard import write_leaderboard
 
 log = logging.getLogger(__name__)
 
 
-def expected_jobs(config: DictConfig) -> list[list[str]] | None:
-    """The jobs of a sweep run by Hydra's basic sweeper, in its order (job i writes subdirectory i
-    under the default ``hydra.sweep.subdir``): the sweeper's ``params`` and the command line's
-    overrides expanded as the sweeper expands them. None for another sweeper or subdirectory rule."""
-    sweeper = config.hydra.sweeper
-    subdir = config.hydra.sweep._get_node("subdir")._value()
-    if not str(sweeper.get("_target_", "")).endswith("BasicSweeper") or subdir != "${hydra.job.num}":
-        return None
-    params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
-    overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
-    return BasicSweeper.split_arguments(overrides, None)[0]
-
-
 def missing_jobs(config: DictConfig, sweep_dir: Path) -> list[str]:
-    """One line per job of the sweep whose directory holds no results.json the driver can read."""
-    jobs = expected_jobs(config) or []
+    """One line per job of the sweep whose directory holds no results.json the driver can read: the
+    jobs as the basic sweeper expands them (`harness.config_check.sweep_jobs`), job i in subdirectory
+    i (the default ``hydra.sweep.subdir``; another rule or sweeper: nothing to check by number)."""
+    sweeper = str(config.hydra.sweeper.get("_target_", ""))
+    if not sweeper.endswith("BasicSweeper") or config.hydra.sweep._get_node("subdir")._value() != "${hydra.job.num}":
+        return []
+    jobs = sweep_jobs(list(config.hydra.overrides.task))
     return [f"job {num} ({' '.join(overrides) or 'no overrides'}): no results.json in {sweep_dir / str(num)}"
             for num, overrides in enumerate(jobs) if not (sweep_dir / str(num) / "results.json").is_file()]
 

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import yaml
 
-from harness.callbacks import expected_jobs
-
 from .conftest import scaled_timeout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,20 +57,3 @@ def test_a_sweep_that_lost_a_job_exits_non_zero_naming_it(tmp_path):
     assert line.startswith("job 1 (system=lead3 decoding=beam metrics=[rouge]") and line.endswith(
         f"): no results.json in {sweep / '1'}"), line
     assert "job 0 " not in done.stderr
-
-
-def test_expected_jobs_expand_the_sweepers_params_and_the_command_line():
-    from omegaconf import OmegaConf
-
-    config = OmegaConf.create({"hydra": {
-        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-                    "params": {"system": "lead3,bullets,smollm2", "decoding": "greedy,beam"}},
-        "sweep": {"dir": "/sweep", "subdir": "${hydra.job.num}"}, "job": {"num": 0},
-        "overrides": {"task": ["system=lead3,bullets", "seed=1,2"]}}})
-    jobs = expected_jobs(config)
-    # the command line's system replaces the sweeper's; the basic sweeper's order (its product)
-    assert len(jobs) == 2 * 2 * 2
-    assert jobs[0] == ["system=lead3", "decoding=greedy", "seed=1"]
-    assert jobs[7] == ["system=bullets", "decoding=beam", "seed=2"]
-    config.hydra.sweep.subdir = "${hydra.job.id}"  # another subdirectory rule: nothing to check by number
-    assert expected_jobs(config) is None
