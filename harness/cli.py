@@ -561,9 +561,26 @@ def _meta_eval_lodo(parser, options) -> int:
 
 
 def _check_meta_eval_outputs(options) -> None:
-    """Every path meta-eval will write, checked before any example is scored."""
+    """Every path meta-eval will write, checked before any example is scored: writable, and none
+    of them one of its own inputs (--data, --dev, --marks), which it would overwrite."""
+    from pathlib import Path
+
+    from harness.errors import ConfigError
     from harness.outputs import check_writable
 
+    inputs = {}
+    for option in ("data", "dev", "marks"):
+        given = getattr(options, option, None) or []
+        for path in given if isinstance(given, list) else [given]:
+            inputs.setdefault(Path(path).expanduser().resolve(), f"--{option} {path}")
+    outputs = [(Path(options.out) / name, "--out") for name in ("meta_eval.json", "meta_eval.md")
+               if options.out]
+    outputs += [(Path(getattr(options, option)), f"--{option.replace('_', '-')}")
+                for option in ("save_composite", "save_calibration") if getattr(options, option, None)]
+    for path, option in outputs:
+        if path.expanduser().resolve() in inputs:
+            raise ConfigError(f"{option} {path} would overwrite {inputs[path.expanduser().resolve()]}, one of this "
+                              "command's own inputs: write it elsewhere (nothing was read or written)")
     if options.out:
         check_writable(options.out, "--out")
     for option in ("save_composite", "save_calibration"):

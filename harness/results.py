@@ -339,6 +339,8 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
         if path.is_file():
             for run in read_baseline(path):
                 kept = runs.setdefault(run.key, run)
+                if kept is not run:
+                    check_same_scorers(kept, run.fingerprints, str(path))
                 kept.source = kept.source or str(path)
             continue
         for directory in run_dirs(path):
@@ -356,9 +358,49 @@ def load_runs(paths, *, require_completed: bool = False) -> RunSet:
     return RunSet(out, failed)
 
 
+def check_same_scorers(run: Run, fingerprints: dict[str, str], where: str) -> None:
+    """ResultsError when ``where`` holds the same run as ``run`` (one row: the same output on the
+    same articles) scored by another scorer (a metric's fingerprint differs): merged, the row would
+    keep whichever came first on the command line. Names both directories."""
+    differ = sorted(m for m in set(run.fingerprints) & set(fingerprints) if run.fingerprints[m] != fingerprints[m])
+    if differ:
+        m = differ[0]
+        raise ResultsError(f"{run.dirs[0] if run.dirs else run.source} and {where} hold the same run scored by "
+                           f"different scorers ({', '.join(differ)}: fingerprint {run.fingerprints[m][:12]} and "
+                           f"{fingerprints[m][:12]}): they are not one row, and merged the result would depend on "
+                           "the order of the arguments. Compare runs scored by one scorer (rescore one of them), "
+                           "or read them one at a time")
+
+
+def check_stats_match_scores(results: dict, scores: dict[str, dict], directory) -> None:
+    """ResultsError when results.json's mean or n of a metric is not what the run's scores.jsonl
+    gives (one of them changed after the run): a reader would rank by one and show the other.
+
+    Args:
+        results: a completed run's results.json.
+        scores: article id -> scores, from its scores.jsonl.
+        directory: the run directory, for the message.
+    """
+    if not scores:  # no rows at all: the readers' own check names a run over 0 articles
+        return
+    for metric, stats in (results.get("metric_stats") or {}).items():
+        if not isinstance(stats, dict) or not is_number(stats.get("mean")):
+            continue
+        xs = [float(v[metric]) for _, v in sorted(scores.items(), key=lambda item: str(item[0]))
+              if is_number(v.get(metric)) and math.isfinite(v[metric])]
+        mean = sum(xs) / len(xs) if xs else math.nan
+        if stats.get("n") != len(xs) or not math.isclose(mean, stats["mean"], rel_tol=1e-9, abs_tol=1e-12):
+            raise ResultsError(f"{directory}: results.json gives {metric} a mean of {stats['mean']:.6g} over "
+                               f"{stats.get('n')} articles, but its scores.jsonl {mean:.6g} over {len(xs)}: one "
+                               "of them was changed after the run; rerun it (or restore the file)")
+
+
 def _add(runs: dict, results: dict, directory: Path, scores: dict, hashes: dict, *, source: str = "") -> None:
+    check_stats_match_scores(results, scores, directory)
     key = group_key(results["run"])
     run = runs.get(key)
+    if run is not None and str(directory) not in run.dirs:
+        check_same_scorers(run, recorded_fingerprints(results), str(directory))
     if run is None:
         run = runs[key] = Run(name=results["run"]["name"], key=key, setup=results["run"]["setup_sha256"],
                               results=results, fingerprints=recorded_fingerprints(results), source=source)
