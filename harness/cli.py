@@ -43,6 +43,9 @@ commands:
                          --out keeps every score, the split and the data's hash
   meta-eval --marks DIR/marks.json [--runs DIR ...] [--metrics A,B] [--split none|half] [--out DIR]
                          the same on the editors' sentence verdicts (harness review)
+  calibrate --data FILE | --marks DIR|marks.json | DIR  --out PATH [--threshold-only]
+                         choose every consistency threshold (and refit the composite) on
+                         labelled examples of your data; runs use it with calibration=PATH
   meta-eval --task coverage --data FILE [--metrics A,B] [--out DIR]
                          the same for coverage matchers (REALSumm format)
   train-checker pairs|train|evaluate ...
@@ -114,6 +117,8 @@ def _main(argv: list[str]) -> int:
         return track(rest)
     if command == "review":
         return review(rest)
+    if command == "calibrate":
+        return calibrate(rest)
     if command == "train-checker":
         from harness.training.__main__ import main as train_checker
 
@@ -347,6 +352,13 @@ def compare(args: list[str]) -> int:
     return 0
 
 
+def calibrate(args: list[str]) -> int:
+    """``harness calibrate``: harness/calibration/command.py."""
+    from harness.calibration.command import main as calibrate_main
+
+    return calibrate_main(args)
+
+
 def review(args: list[str]) -> int:
     import argparse
     from pathlib import Path
@@ -397,11 +409,14 @@ def meta_eval(args: list[str]) -> int:
                         help="--split lodo: the share of a training set's consistent summaries one scorer may "
                              "flag (default 0.02)")
     parser.add_argument("--save-calibration", metavar="PATH",
-                        help="--split lodo: save the shipped flag thresholds and their held-out rates as JSON "
-                             "(conf/metrics/calibration.json)")
+                        help="--split lodo: save the chosen thresholds, composite and held-out figures as a "
+                             "calibration (the shipped one is harness/calibration/shipped.json)")
     parser.add_argument("--cache-dir", default="runs/.cache/meta_eval",
                         help="--split lodo: where each (scorer, file)'s scores are kept "
                              "(default runs/.cache/meta_eval)")
+    parser.add_argument("--calibration", metavar="PATH",
+                        help="consistency: the calibration whose thresholds the scorers use (harness calibrate; "
+                             "default the shipped one); --split none judges summaries at its summary thresholds")
     parser.add_argument("--dev", help="the val cut as a second file (same format); implies --split given")
     parser.add_argument("--n-resamples", type=int, default=1000)
     parser.add_argument("--out", help="directory for meta_eval.json and meta_eval.md (consistency: also "
@@ -479,8 +494,15 @@ def meta_eval(args: list[str]) -> int:
             names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
             outputs: dict = {}
             dataset = consistency.dataset_name(examples, options.dataset)
-            results = consistency.run({name: load_metric(name) for name in names}, examples, split=split,
-                                      seed=options.seed, n_resamples=options.n_resamples, outputs=outputs)
+            from harness.calibration.file import read_calibration
+
+            calibration = read_calibration(options.calibration)
+            # A summary is judged at its scorer's summary threshold; an editor's sentence (--marks) at its flag one.
+            fixed = {} if options.marks else {name: t for name in names
+                                              if (t := calibration.summary_threshold(name)) is not None}
+            results = consistency.run({name: load_metric(name, calibration.path) for name in names}, examples,
+                                      split=split, seed=options.seed, n_resamples=options.n_resamples,
+                                      outputs=outputs, fixed_thresholds=fixed)
             text = consistency.render(results, options.data, fmt, split, dataset) + (f"\n{note}\n" if note else "")
             data = consistency.data_record([options.data, options.dev])
             audit = (examples, split, results, outputs, data, fmt, dataset)

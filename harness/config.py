@@ -41,6 +41,25 @@ REFERENCES_DIR = DATA_ROOT / "references"
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_new_resolver("project_root", lambda: str(DATA_ROOT))
+    if not OmegaConf.has_resolver("calibrated"):
+        OmegaConf.register_new_resolver("calibrated", _calibrated)
+    if not OmegaConf.has_resolver("calibration_file"):
+        OmegaConf.register_new_resolver("calibration_file", _calibration_file)
+
+
+def _calibrated(kind: str, *, _parent_, _root_) -> float:
+    """``${calibrated:flag}`` in a scorer's config: its ``kind`` threshold in the calibration the
+    config's top-level ``calibration`` names (the shipped one where unset), by the scorer's config name."""
+    from harness.calibration.file import read_calibration, root_calibration
+
+    return read_calibration(root_calibration(_root_)).threshold(str(_parent_._key()), str(kind))
+
+
+def _calibration_file(*, _root_) -> str:
+    """``${calibration_file:}``: the path of the calibration the top-level ``calibration`` names."""
+    from harness.calibration.file import read_calibration, root_calibration
+
+    return read_calibration(root_calibration(_root_)).path
 
 
 def build(cfg, key: str):
@@ -58,8 +77,9 @@ def build(cfg, key: str):
         raise ConfigError(f"config {key!r}: {e}") from e
 
 
-def load_metric(name: str):
-    """Instantiate ``conf/metrics/NAME.yaml`` (its single top-level key is the metric)."""
+def load_metric(name: str, calibration=None):
+    """Instantiate ``conf/metrics/NAME.yaml`` (its single top-level key is the metric), its
+    calibrated thresholds read from ``calibration`` (a calibration file; None: the shipped one)."""
     from harness.errors import ConfigError
 
     path = CONF_DIR / "metrics" / f"{name}.yaml"
@@ -67,7 +87,10 @@ def load_metric(name: str):
         known = sorted(p.stem for p in (CONF_DIR / "metrics").glob("*.yaml"))
         raise ConfigError(f"no metric config {name!r} ({path}); known: {', '.join(known)}")
     register_resolvers()
-    return build(OmegaConf.load(path), name)
+    cfg = OmegaConf.load(path)
+    if calibration is not None:
+        cfg["calibration"] = str(calibration)
+    return build(cfg, name)
 
 
 def register_all_resolvers() -> None:

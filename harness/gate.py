@@ -280,6 +280,29 @@ def sampling_warnings(cand: Run) -> list[str]:
     return []
 
 
+def calibration_name(run: Run) -> str:
+    """A run's calibration as the gate names it: ``shipped`` (also for runs from before calibrations
+    were recorded: their thresholds were the shipped ones), else its name and SHA-256."""
+    record = run.results.get("calibration")
+    if not isinstance(record, dict) or record.get("shipped", True):
+        return "shipped"
+    return f"{record.get('name')!r} ({record.get('path')}, sha256 {str(record.get('sha256'))[:12]})"
+
+
+def check_calibrations(base: Run, cand: Run, *, rescore: bool) -> tuple[str, str] | None:
+    """(baseline's, candidate's) calibration names where they differ, else None. Without re-scoring
+    their flags and verdicts are not comparable: GateInputError naming both."""
+    names = calibration_name(base), calibration_name(cand)
+    if names[0] == names[1]:
+        return None
+    if not rescore:
+        raise GateInputError(f"{cand.label}: the baseline ran under calibration {names[0]} and the candidate under "
+                             f"{names[1]}: their consistency flags and verdicts use other thresholds; gate with "
+                             "re-scoring (the baseline scored again under the candidate's calibration) or rerun one "
+                             "under the other's calibration")
+    return names
+
+
 def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config: dict, *,
              allow_missing: bool = False, rescore: bool = True) -> dict:
     """The gate's report. ``rescore``: score the baseline again with the candidate's scorers where
@@ -294,9 +317,14 @@ def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config
     report = {"baseline": str(baseline_path), "candidate": str(candidate_path), "comparisons": [], "warnings": [],
               "notes": [], "skipped": [b.label for b in skipped], "not_in_baseline": [c.label for c in extra]}
     for base, cand in pairs:
+        calibrations = check_calibrations(base, cand, rescore=rescore)
         if rescore:
             check_same_contents(base, cand)
             report["notes"] += align(base, cand, scorer_keys(tolerances, info))
+            if calibrations:
+                report["notes"].append(f"{cand.label}: the baseline ran under calibration {calibrations[0]}, the "
+                                       f"candidate under {calibrations[1]}: the consistency scores gated were "
+                                       "re-scored under the candidate's where their scorers differ")
         verdicts = compare(base, cand, tolerances, info, confidence=config["confidence"],
                            n_resamples=config["n_resamples"], seed=config["seed"])
         report["comparisons"].append({"baseline_run": base.label, "candidate_run": cand.label,

@@ -502,7 +502,8 @@ def baseline_data(runset: RunSet, source: str, created_at: str) -> dict:
                 "metric_info": r.metric_info, "intervals": interval_settings(r.results),
                 "metric_stats": _baseline_stats(r),
                 "provenance": {k: r.results.get("provenance", {}).get(k)
-                               for k in ("git", "system_identity", "overrides")}},
+                               for k in ("git", "system_identity", "overrides")},
+                **({"calibration": r.results["calibration"]} if r.results.get("calibration") else {})},
                 "shards": r.shards, "articles": r.articles, "fingerprints": r.fingerprints,
                 "summaries": run_summaries(r),
                 "scores": scalar_scores(r.scores)}

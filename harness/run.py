@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness.calibration.record import run_calibration
 from harness.config import build
 from harness.config_check import check_run_config
 from harness.errors import ConfigError
@@ -118,6 +119,8 @@ def run(cfg: DictConfig, output_dir: Path, *, choices: dict | None = None,
         },
     }
     results["metrics"] = {name: stats["mean"] for name, stats in results["metric_stats"].items()}
+    # Which calibration set the consistency thresholds, and whether this data scores like its own.
+    results["calibration"] = run_calibration(cfg.get("calibration"), metrics, scores, system.name)
     write_text_atomic(output_dir / "report.md", render_run_report(results, summaries, scores, articles))
     write_run_html(results, scores, output_dir)
     results["provenance"]["timings_s"]["total"] = round(time.perf_counter() - t0, 3)

@@ -191,13 +191,17 @@ def test_meta_eval_command_split_given_and_dev_file(tmp_path):
     again = json.loads((tmp_path / "out2" / "meta_eval.json").read_text())["results"][0]
     assert {k: again[k] for k in ("tuned_threshold", "n_dev", "n_test", "balanced_accuracy", "groups")} == \
         {k: result[k] for k in ("tuned_threshold", "n_dev", "n_test", "balanced_accuracy", "groups")}
-    # --split none: the config's threshold (0.583), no composite, all 10 rows test.
+    # --split none: the calibration's summary threshold (not the sentence flag one), no composite, all 10 rows test.
+    from harness.calibration.file import read_calibration
+
     done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity,consistency_embedding",
                    "--split", "none", "--n-resamples", "20", "--out", str(tmp_path / "out3"), cache_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "out3" / "meta_eval.json").read_text())["results"]
     assert [r["scorer"] for r in results] == ["consistency_entity", "consistency_embedding"]
-    assert results[0]["tuned_threshold"] == 0.583 and results[0]["n_test"] == 10
+    summary_threshold = read_calibration().summary_threshold("consistency_entity")
+    assert summary_threshold != read_calibration().threshold("consistency_entity", "flag")
+    assert results[0]["tuned_threshold"] == summary_threshold and results[0]["n_test"] == 10
     assert results[0]["balanced_accuracy"][0] == 1.0
 
 

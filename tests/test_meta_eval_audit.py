@@ -12,7 +12,6 @@ import pytest
 from harness.cli import main
 from harness.data.article import Article
 from harness.errors import ConfigError, DataError
-from harness.meta_eval import consistency
 from harness.meta_eval.consistency import (
     audit_rows,
     data_record,
@@ -288,16 +287,17 @@ def test_meta_eval_out_is_auditable_and_its_composite_is_what_a_run_computes(tmp
 
 
 def test_the_shipped_composite_loads_with_its_conf():
-    from harness.config import CONF_DIR
+    from harness.calibration.file import SHIPPED
 
-    saved = json.loads((CONF_DIR / "metrics" / "composites" / "transfer.json").read_text())
-    assert saved["format"] == consistency.COMPOSITE_FORMAT and saved["split"] == "lodo"
+    calibration = json.loads(SHIPPED.read_text())
+    saved = calibration["composite"]
+    assert calibration["protocol"] == "leave-one-dataset-out" and saved["split"] == "lodo"
     assert [i["metric"] for i in saved["inputs"]] == ["consistency_embedding", "consistency_entity",
                                                       "consistency_lemmas", "consistency_claims"]
     assert {d["path"].rsplit("/", 1)[-1] for d in saved["data"]} >= {"mturk_cnndm.jsonl", "xsumfaith_test.jsonl"}
     assert all(w >= 0 for w in saved["model"]["weights"])  # non-negative by construction
     assert len(saved["held_out"]) == len(saved["data"])  # a figure on every set left out
-    CompositeConsistency(str(CONF_DIR / "metrics" / "composites" / "transfer.json"))  # its inputs still match
+    CompositeConsistency(str(SHIPPED))  # its inputs still match
 
 
 def test_save_composite_refuses_when_nothing_was_fitted(tmp_path, capsys):

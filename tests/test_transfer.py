@@ -146,16 +146,18 @@ def _run_with(metrics: dict):
 
 
 def test_the_page_legend_quotes_the_measured_rates_only_at_the_measured_threshold(tmp_path):
-    from harness.reports.flag_legend import legend
+    from harness.reports.flag_legend import CALIBRATE_HINT, legend
 
     path = tmp_path / "calibration.json"
-    path.write_text(json.dumps({"scorers": {"consistency_claims": {"threshold": 0.4, "held_out": {
-        "xsumfaith": {"consistent_flagged": 0.05, "inconsistent_flagged": 0.41}}}}}))
+    path.write_text(json.dumps({"format": "harness.calibration/1", "scorers": {"consistency_claims": {
+        "flag_threshold": 0.4, "summary_threshold": 0.9, "held_out": {
+            "xsumfaith": {"consistent_flagged": 0.05, "inconsistent_flagged": 0.41}}}}}))
     shipped = legend([_run_with({"consistency_claims": {"scorer": "claims", "threshold": 0.4}, "rouge": {}})], path)
     assert shipped == ["consistency_claims: flags a sentence scoring below 0.400. Measured with each data set left "
-                       "out (summaries flagged): xsumfaith: 5% of consistent, 41% of inconsistent."]
+                       "out (summaries flagged): xsumfaith: 5% of consistent, 41% of inconsistent.", CALIBRATE_HINT]
     moved = legend([_run_with({"consistency_claims": {"scorer": "claims", "threshold": 0.7}})], path)
-    assert moved == ["consistency_claims: flags below 0.700, not the measured 0.400: the rates below do not apply."]
+    assert moved == ["consistency_claims: flags below 0.700, not the calibrated 0.400: the rates below do not apply.",
+                     CALIBRATE_HINT]
     assert "no measured rates" in legend([_run_with({"consistency_entity": {"scorer": "entity", "threshold": 0.5}})],
                                          path)[0]
     composite = {"scorer": "composite", "inputs": ["consistency_claims"], "threshold": 0.53}
@@ -163,14 +165,11 @@ def test_the_page_legend_quotes_the_measured_rates_only_at_the_measured_threshol
 
 
 def test_every_shipped_flag_threshold_is_the_calibrated_one():
-    """One source of truth: each consistency config's threshold is the calibration file's."""
-    from harness.config import CONF_DIR
+    """One source of truth: each consistency config's threshold resolves to the calibration file's."""
+    from harness.config import load_metric
     from harness.reports.flag_legend import CALIBRATION, read_calibration
 
     scorers = read_calibration(CALIBRATION)
     assert scorers, f"{CALIBRATION} is missing: harness meta-eval --split lodo ... --save-calibration {CALIBRATION}"
-    from omegaconf import OmegaConf
-
     for name, entry in scorers.items():
-        conf = OmegaConf.load(CONF_DIR / "metrics" / f"{name}.yaml")[name]
-        assert conf.threshold == entry["threshold"], name
+        assert load_metric(name).threshold == entry["flag_threshold"], name

@@ -4,8 +4,9 @@ Protocol (``split``, `make_split`): where the threshold comes from and what is t
 - ``half`` (default): the articles are split once into a dev half and a test half (seed 0);
 - ``given``: the benchmark's own cut (a ``cut`` column, ``val``/``test``, or a second file as the
   val cut), as the SummaC benchmark, AggreFact and LLM-AggreFact publish and tune on;
-- ``none``: every example is test and the threshold is the metric config's fixed one (LLM-AggreFact
-  style; no composite, which needs labels to fit on).
+- ``none``: every example is test and the threshold is fixed (LLM-AggreFact style; no composite,
+  which needs labels to fit on): each scorer's *summary* threshold in the calibration
+  (``harness/calibration/shipped.json`` or ``--calibration PATH``), not its sentence flag threshold.
 On dev (the dev half or the val cut), each scorer's threshold is tuned (best balanced accuracy)
 and the composite's weights are fitted; every figure is on test, with n and a 95% bootstrap
 interval over articles (all summaries of an article resampled together):
@@ -265,11 +266,14 @@ def composite_scores(parts: dict[str, np.ndarray], examples: list[ConsistencyExa
 
 
 def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split = "half", seed: int = 0,
-        n_resamples: int = 1000, composite: bool = True, outputs: dict | None = None) -> list[dict]:
+        n_resamples: int = 1000, composite: bool = True, outputs: dict | None = None,
+        fixed_thresholds: dict | None = None) -> list[dict]:
     """Every scorer in ``metrics`` (name -> metric), then the composite of them all (not under
     split ``none``: nothing to fit it on). ``outputs``, where given, receives each scorer's
     (summary scores, sentence scores) by name and the composite's scores (``composite``): what
-    `audit_rows` saves per example."""
+    `audit_rows` saves per example. ``fixed_thresholds`` (name -> threshold) is each scorer's
+    threshold on the summary score where the split tunes none (the calibration's summary threshold);
+    a scorer not in it uses its own ``threshold``."""
     split = split if isinstance(split, Split) else make_split(examples, split, seed)
     results, parts = [], {}
     outputs = {} if outputs is None else outputs
@@ -281,7 +285,8 @@ def run(metrics: dict, examples: list[ConsistencyExample], *, split: str | Split
         parts[name] = summary
         outputs["scorers"][name] = (summary, sentences)
         results.append(evaluate(name, summary, sentences, examples, split=split,
-                                fixed_threshold=getattr(metric, "threshold", None), seed=seed,
+                                fixed_threshold=(fixed_thresholds or {}).get(name, getattr(metric, "threshold", None)),
+                                seed=seed,
                                 n_resamples=n_resamples, seconds=round(time.perf_counter() - t0, 1)))
     fittable = {name: part for name, part in parts.items() if not isinstance(metrics[name], CompositeConsistency)}
     labelled = all(e.label is not None for e in examples)

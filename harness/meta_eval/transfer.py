@@ -42,6 +42,7 @@ from harness.stats.agreement import balanced_accuracy, best_threshold, bootstrap
 FLAG_RATE = 0.02  # at most this share of a training set's consistent summaries flagged by one scorer
 FLAG_RULE = ("per training set, the highest cut flagging at most the flag rate of its consistent summaries; "
              "the median of those cuts")
+SUMMARY_RULE = "per training set, the best-balanced-accuracy threshold on the summary score; the median of those"
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,12 @@ def lodo(metrics: dict, datasets: list[Dataset], *, cache_dir=None, flag_rate: f
                       "result": held_out(d, table, chosen, names, seed=seed, n_resamples=n_resamples)})
     shipped = choose(table, datasets, all_names, names, flag_rate)
     seconds = {s: {d.name: table[s][d.name]["seconds"] for d in datasets} for s in names}
+    from harness.calibration.drift import quantiles
+
+    reference = {d.name: {"n": len(d.examples), "scorers": {s: quantiles(table[s][d.name]["summary"]) for s in names}}
+                 for d in datasets}
     return {"protocol": "leave-one-dataset-out", "flag_rate": flag_rate, "seed": seed, "n_resamples": n_resamples,
+            "reference": reference,
             "datasets": [{"name": d.name, "path": d.path, "sha256": d.sha256, "format": d.fmt, "n": len(d.examples),
                           "n_consistent": int(d.labels.sum())} for d in datasets],
             "scorers": names, "folds": folds, "shipped": shipped, "seconds": seconds}
@@ -357,27 +363,43 @@ def composite_record(report: dict, metrics: dict) -> dict:
                          for f in report["folds"]]}
 
 
-CALIBRATION_FORMAT = "harness.flag_calibration/1"
-
-
 def calibration_record(report: dict, metrics: dict) -> dict:
-    """The shipped flag thresholds and what they were measured to do on each set left out: the
-    file ``conf/metrics/calibration.json`` (each scorer config's ``threshold`` must equal its entry,
-    tests/test_transfer.py checks it; report.html's legend quotes the measured rates)."""
+    """The procedure's choice on every set as a calibration (`harness.calibration.file`): per scorer
+    its summary threshold (median of the per-set optima) and flag threshold (rounded to 3 places),
+    with the figures each reached on every set left out; the composite; the sets' score
+    distributions (``reference``, for the no-label check). The shipped one is
+    ``harness/calibration/shipped.json``; report.html's legend quotes its measured rates."""
+    from harness.calibration.file import CALIBRATION_FORMAT, data_sha256
+
     datasets = {d["name"]: d for d in report["datasets"]}
     scorers = {}
     for name, metric in metrics.items():
-        held_out = {}
+        held_out, summary_held_out = {}, {}
         for fold in report["folds"]:
             f, d = fold["result"]["flags"][name], datasets[fold["held_out"]]
             held_out[fold["held_out"]] = {
                 "flag_threshold": f["threshold"], "consistent_flagged": f["consistent_flagged"][0],
                 "inconsistent_flagged": f["inconsistent_flagged"][0], "n_consistent": d["n_consistent"],
                 "n_inconsistent": d["n"] - d["n_consistent"]}
-        # Rounded to 3 places, as the config writes it (the rates are each fold's own, see held_out).
-        scorers[name] = {"key": getattr(metric, "key", None),
-                         "threshold": round(report["shipped"]["scorers"][name]["flag_threshold"], 3),
-                         "held_out": held_out}
-    return {"format": CALIBRATION_FORMAT, "protocol": report["protocol"], "flag_rate": report["flag_rate"],
-            "rule": FLAG_RULE, "scorers": scorers,
-            "data": [{"name": d["name"], "path": d["path"], "sha256": d["sha256"]} for d in report["datasets"]]}
+            row = fold["result"]["scorers"][name]
+            summary_held_out[fold["held_out"]] = {"summary_threshold": row["threshold"], "roc_auc": row["roc_auc"][0],
+                                                  "balanced_accuracy": row["balanced_accuracy"][0]}
+        chosen = report["shipped"]["scorers"][name]
+        # The flag threshold rounded to 3 places, as configs used to write it (the rates are each fold's own).
+        scorers[name] = {"key": getattr(metric, "key", None), "summary_threshold": chosen["threshold"],
+                         "flag_threshold": round(chosen["flag_threshold"], 3), "held_out": held_out,
+                         "summary_held_out": summary_held_out}
+    composite = {k: v for k, v in composite_record(report, metrics).items() if k != "format"}
+    return {"format": CALIBRATION_FORMAT, "name": "shipped", "protocol": report["protocol"],
+            "k": sum(d["n"] for d in report["datasets"]),
+            "data": [{"name": d["name"], "path": d["path"], "sha256": d["sha256"], "n": d["n"],
+                      "n_consistent": d["n_consistent"]} for d in report["datasets"]],
+            "data_sha256": data_sha256([d["sha256"] for d in report["datasets"]]),
+            "flag_rate": report["flag_rate"], "flag_rule": FLAG_RULE, "summary_rule": SUMMARY_RULE,
+            "scorers": scorers, "composite": composite,
+            "figures": {"protocol": "each set left out in turn, every threshold and the composite chosen on the others",
+                        "composite": {h["dataset"]: {"roc_auc": h["roc_auc"],
+                                                     "balanced_accuracy": h["balanced_accuracy"]}
+                                      for h in composite["held_out"]}},
+            "reference": {"what": "per labelled set, the 0, 5, ..., 100% quantiles of each scorer's summary scores",
+                          "sets": report["reference"]}}

@@ -1,56 +1,94 @@
 """What a flag on the editor's page means, in numbers: for each consistency scorer of the runs
-shown, its threshold and, where it is the shipped one, the rates measured with each data set left
-out (`conf/metrics/calibration.json`, written by ``harness meta-eval --split lodo
---save-calibration``): the share of consistent summaries it flagged (false flags) and of
-inconsistent ones (recall), per held-out set. A threshold other than the measured one says so."""
+shown, its flag threshold and, where it is the one of the run's calibration (results.json
+``calibration``; the shipped one, ``harness/calibration/shipped.json``, where a run names none), the
+rates that calibration measured: the share of consistent summaries flagged (false flags) and of
+inconsistent ones (recall), per data set left out (shipped) or cross-validated on its own marks
+(``harness calibrate``). A threshold other than the calibrated one says so. Where the run's data does
+not score like its calibration's (`harness.calibration.drift`), the legend says that too."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from harness.provenance import PROJECT_ROOT
+from harness.calibration.file import SHIPPED
 
-CALIBRATION = PROJECT_ROOT / "conf" / "metrics" / "calibration.json"
+CALIBRATION = SHIPPED
+
+
+# How many marks a calibration needs: the learning curve (docs/meta-eval-consistency.md, "Calibrating on
+# the data at hand") gains most of its points by 25 labels with at least 5 of each kind.
+CALIBRATE_HINT = ("To fit these flags to your data: give sentence verdicts on this page to about 25 sentences, "
+                  "5 or more of each kind (supported, unsupported), then run harness calibrate DIR --out "
+                  "mine.json and rerun with calibration=mine.json.")
 
 
 def read_calibration(path: Path = CALIBRATION) -> dict:
     """The calibration file's scorers (config name -> entry); {} where it is missing or unreadable."""
+    from harness.calibration.file import read_calibration as read
+    from harness.errors import HarnessError
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return dict(read(path).content.get("scorers") or {})
+    except HarnessError:
         return {}
-    scorers = data.get("scorers") if isinstance(data, dict) else None
-    return scorers if isinstance(scorers, dict) else {}
 
 
 def _pct(x) -> str:
     return f"{100 * x:.0f}%" if isinstance(x, (int, float)) and x == x else "–"
 
 
-def legend(runs, path: Path = CALIBRATION) -> list[str]:
-    """One plain-text line per consistency scorer the runs used (by config name, in order)."""
-    calibration = read_calibration(path)
-    seen: dict[str, float] = {}
+def run_calibration_path(run, default: Path = CALIBRATION) -> Path:
+    """The calibration file a run ran under (its results.json record), else ``default``."""
+    record = run.results.get("calibration") if isinstance(run.results, dict) else None
+    if not isinstance(record, dict) or record.get("shipped", True) or not isinstance(record.get("path"), str):
+        return Path(default)
+    from harness.provenance import PROJECT_ROOT
+
+    path = Path(record["path"])
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _rates(entry: dict) -> str:
+    held = entry.get("held_out")
+    if isinstance(held, dict) and held:
+        return "Measured with each data set left out (summaries flagged): " + "; ".join(
+            f"{d}: {_pct(r.get('consistent_flagged'))} of consistent, {_pct(r.get('inconsistent_flagged'))} of "
+            "inconsistent" for d, r in held.items() if isinstance(r, dict)) + "."
+    cv = entry.get("cross_validated")
+    if isinstance(cv, dict):
+        return (f"Cross-validated on the calibration's {cv.get('k', '?')} marks: {_pct(cv.get('consistent_flagged'))} "
+                f"of consistent flagged, {_pct(cv.get('inconsistent_flagged'))} of inconsistent.")
+    return "No measured rates in the calibration."
+
+
+def legend(runs, path: Path | None = None) -> list[str]:
+    """One plain-text line per consistency scorer the runs used (by config name, in order), then
+    one per scorer whose thresholds do not fit the run's data."""
+    seen: dict[str, tuple[float, Path]] = {}
+    warnings: list[str] = []
     for run in runs:
+        calibration_path = Path(path) if path is not None else run_calibration_path(run)
         for name, described in ((run.results.get("provenance") or {}).get("metrics") or {}).items():
             # A sentence scorer describes its "scorer"; a composite (summary-level, its "inputs") flags nothing.
             if (isinstance(described, dict) and described.get("scorer") and "inputs" not in described
                     and isinstance(described.get("threshold"), (int, float)) and name not in seen):
-                seen[name] = float(described["threshold"])
+                seen[name] = (float(described["threshold"]), calibration_path)
+        for result in ((run.results.get("calibration") or {}).get("drift") or {}).values():
+            message = result.get("message") if isinstance(result, dict) else None
+            if isinstance(message, str) and message not in warnings:
+                warnings.append(f"{run.label}: {message}" if getattr(run, "label", None) else message)
     lines = []
-    for name, threshold in seen.items():
-        entry = calibration.get(name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("threshold"), (int, float)):
+    for name, (threshold, calibration_path) in seen.items():
+        entry = read_calibration(calibration_path).get(name)
+        calibrated = entry.get("flag_threshold") if isinstance(entry, dict) else None
+        if not isinstance(calibrated, (int, float)):
             lines.append(f"{name}: flags a sentence scoring below {threshold:.3f} (no measured rates for it).")
             continue
-        if abs(entry["threshold"] - threshold) > 1e-9:
-            lines.append(f"{name}: flags below {threshold:.3f}, not the measured {entry['threshold']:.3f}: "
+        if abs(calibrated - threshold) > 1e-9:
+            lines.append(f"{name}: flags below {threshold:.3f}, not the calibrated {calibrated:.3f}: "
                          "the rates below do not apply.")
             continue
-        rates = "; ".join(f"{d}: {_pct(r.get('consistent_flagged'))} of consistent, "
-                          f"{_pct(r.get('inconsistent_flagged'))} of inconsistent"
-                          for d, r in (entry.get("held_out") or {}).items() if isinstance(r, dict))
-        lines.append(f"{name}: flags a sentence scoring below {threshold:.3f}. Measured with each data set left "
-                     f"out (summaries flagged): {rates}.")
-    return lines
+        lines.append(f"{name}: flags a sentence scoring below {threshold:.3f}. {_rates(entry)}")
+    if lines:
+        lines.append(CALIBRATE_HINT)
+    return lines + [f"Warning: {w}" for w in warnings]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.calibration.record import drift_lines
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
@@ -16,7 +17,9 @@ def build_leaderboard(runset: RunSet, sort_by: str | None = None) -> dict:
     info = runset.metric_info()
     sort_by = sort_by or (default_sort(info) if info else None)
     rows = [{"name": r.label, "dirs": r.dirs, "metrics": {m: r.mean(m) for m in info if r.mean(m) is not None},
-             "n_articles": r.n_articles, "generation": r.generation, "shards": r.shards} for r in runset.runs]
+             "n_articles": r.n_articles, "generation": r.generation, "shards": r.shards,
+             "calibration": (r.results.get("calibration") or {}).get("name"),
+             "calibration_warnings": drift_lines(r.results)} for r in runset.runs]
     if sort_by:
         rows.sort(key=lambda row: rank_value(info, sort_by, row["metrics"].get(sort_by)))
     columns = headline_metrics(info)
@@ -54,12 +57,23 @@ def render_markdown(board: dict) -> str:
         text += ["", "## Failed jobs", ""]
         text += [f"- {escape_md(Path(f['dir']).name)} {escape_md(str(f['name']))}: "
                  f"{escape_md(str(f['error']))}" for f in board["failed"]]
+    warnings = _calibration_warnings(board)
+    if warnings:
+        text += ["", "## Calibration warnings", ""] + [f"- {escape_md(w)}" for w in warnings]
     return "\n".join(text) + "\n"
+
+
+def _calibration_warnings(board: dict) -> list[str]:
+    """Per run, the scorers whose calibrated thresholds do not fit its data (harness.calibration.drift)."""
+    return [f"{row['name']}: {w}" for row in board["rows"] for w in row.get("calibration_warnings") or []]
 
 
 def render_terminal(board: dict) -> str:
     header, body = _cells(board)
     text = [_title(board), aligned(header, body)]
+    warnings = _calibration_warnings(board)
+    if warnings:
+        text += ["", "calibration warnings:"] + [f"  {w}" for w in warnings]
     if board["failed"]:
         text += ["", "failed jobs:"] + [f"  {Path(f['dir']).name} {f['name']}: {f['error']}" for f in board["failed"]]
     return "\n".join(text) + "\n"

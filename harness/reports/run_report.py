@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.calibration.record import drift_lines
 from harness.metrics.consistency.base import problems as sentence_problems
 from harness.reports import details
 from harness.reports.markdown import escape_md, table
@@ -10,6 +11,16 @@ from harness.results import arrow, display_name, headline_metrics
 
 def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else escape_md(str(value))
+
+
+def calibration_rows(results: dict) -> list[list[str]]:
+    """The report's line on the run's calibration (name, K, file hash), where results.json has one."""
+    record = results.get("calibration")
+    if not isinstance(record, dict):
+        return []
+    k = f", K={record['k']}" if isinstance(record.get("k"), int) else ""
+    return [["calibration", escape_md(f"{record.get('name')} ({record.get('path')}{k}, "
+                                      f"sha256 {str(record.get('sha256'))[:12]})")]]
 
 
 def render_run_report(results: dict, summaries: list[dict], scores: list[dict], articles) -> str:
@@ -23,7 +34,10 @@ def render_run_report(results: dict, summaries: list[dict], scores: list[dict], 
         ["generation", f"{gen['generated']} generated, {gen['cached']} from cache, "
                        f"{gen['truncated']} truncated ({gen['article_tokens_cut']} article tokens cut)"],
         ["commit", escape_md(str(results["provenance"]["git"]["commit"]))],
-    ]), "", "## Mean scores", ""]
+        *calibration_rows(results),
+    ]), ""]
+    lines += [f"**Warning:** {escape_md(w)}" for w in drift_lines(results)] + [""] * bool(drift_lines(results))
+    lines += ["## Mean scores", ""]
     info = results["metric_info"]
     lines += [table(["metric", "column", "mean", "95% CI", "n"], [
         [escape_md(f"{display_name(info, name)} {arrow(info, name)}".strip()), escape_md(name), _fmt(stats["mean"]),

@@ -2,17 +2,18 @@
 
 Metric card
 -----------
-Measures: the probability that a summary is factually consistent with its article, from a
-logistic regression on the summary scores of other consistency scorers (its *inputs*). The
-shipped one (``conf/metrics/composites/transfer.json``) was chosen by ``harness meta-eval --split
-lodo`` over every labelled set in ``../shared/data`` (five CNN/DM sets and XSumFaith): weights fitted
-on all sets pooled, each set and each class weighing the same, L2-regularised and non-negative;
-its threshold the median of the per-set best thresholds; its figures on each set when that set was
-left out are in the file (``held_out``) and in docs/meta-eval-consistency.md, "Transfer". Any
-other fit (``harness meta-eval --save-composite PATH``, on a dev half, a val cut or with lodo) can
-be pointed at with ``weights=``. Summary score ``consistency/score@composite``: range 0 to 1,
-higher is more likely consistent. ``consistent@composite`` (where the saved file has a threshold):
-1 when the score reaches it, so its mean over articles is the share judged consistent.
+Measures: the probability that a summary is factually consistent with its article, from a logistic
+regression on the summary scores of other consistency scorers (its *inputs*). The shipped one (the
+``composite`` of the shipped calibration, ``harness/calibration/shipped.json``) was chosen by
+``harness meta-eval --split lodo`` over every labelled set in ``../shared/data`` (five CNN/DM sets
+and XSumFaith): weights fitted on all sets pooled, each set and each class weighing the same,
+L2-regularised and non-negative; its threshold the median of the per-set best thresholds; its
+figures on each set when that set was left out are in the file (``held_out``) and in
+docs/meta-eval-consistency.md, "Transfer". Any other fit (``harness meta-eval --save-composite PATH``, on a dev
+half, a val cut or with lodo) can be pointed at with ``weights=``; a run's ``calibration=PATH``
+(``harness calibrate``) brings its own. Summary score ``consistency/score@composite``: range 0 to 1,
+higher is more likely consistent. ``consistent@composite`` (where the saved file has a threshold): 1
+when the score reaches it, so its mean over articles is the share judged consistent.
 ``inputs@composite`` (per row, in scores.jsonl) gives each input's score.
 
 The number is the meta-eval's: each input is loaded from its conf file (``conf/metrics/NAME.yaml``)
@@ -79,10 +80,18 @@ class CompositeConsistency(Metric):
             saved = json.loads(raw)
         except (OSError, ValueError) as e:
             raise ConfigError(f"consistency_composite: cannot read {self.path} ({e}); {fix}") from e
-        if not isinstance(saved, dict) or saved.get("format") != COMPOSITE_FORMAT or not saved.get("inputs"):
+        from harness.calibration.file import CALIBRATION_FORMAT, composite_sha256
+
+        if isinstance(saved, dict) and saved.get("format") == CALIBRATION_FORMAT:  # a calibration's composite
+            if not isinstance(saved.get("composite"), dict):
+                raise ConfigError(f"consistency_composite: the calibration {self.path} has no composite; {fix}")
+            saved = saved["composite"]
+            self.sha256 = composite_sha256(saved)
+        elif not isinstance(saved, dict) or saved.get("format") != COMPOSITE_FORMAT or not saved.get("inputs"):
             raise ConfigError(f"consistency_composite: {self.path} is not a saved composite (format "
-                              f"{COMPOSITE_FORMAT}); {fix}")
-        self.sha256 = hashlib.sha256(raw).hexdigest()
+                              f"{COMPOSITE_FORMAT}) nor a calibration; {fix}")
+        else:
+            self.sha256 = hashlib.sha256(raw).hexdigest()
         self.saved = saved
         self.model = saved["model"]
         self.inputs = {}
