@@ -10,6 +10,12 @@ page, an empty body, other text) with its first 200 characters. Every string of 
 lone surrogates (``"\\ud800"`` escapes, which no UTF-8 file can hold) replaced by U+FFFD
 (`harness.text.surrogates`), so nothing a server says can stop a cache or a results write.
 
+Redirects are never followed (`_RefuseRedirects`): the request carries the API key, which urllib
+would forward to any host a ``Location`` names, and a 301/302/303 would turn a POST into a GET;
+every 3xx is one `RedirectRefused` naming the status and the target's origin. Every read is capped
+(``max_bytes``: `AnswerTooLarge` past it, never read whole; an error body's first
+``ERROR_BODY_BYTES``).
+
 Standard library only (``urllib``): no dependency to declare or pin, and safe from many threads
 (each request opens its own connection; on the seconds a generation takes, the handshake is noise).
 The API key is sent in the ``Authorization`` header and kept nowhere else: it is never part of a
@@ -17,7 +23,11 @@ message, a log line or a ``repr``. A server's answer can repeat it (an error bod
 request's headers): every error that can carry the server's words is a ``ServerAnswerError``, whose
 message goes through ``redact`` when it is made (the keys of every client made in this process,
 ``Bearer …`` tokens and ``Authorization``/``api-key`` header values), so nothing printed, logged or
-written into ``results.json`` holds a key. ``check_key_env_name`` refuses a key given where the
+written into ``results.json`` holds a key. The registered keys are found in every form a server
+can quote them in (`harness.key_forms`: escaped, hex, base64, pieces), in log records too (a
+record factory), and ``redact_keys`` cleans a successful answer's strings the same way.
+``check_key_value`` refuses a key a header cannot carry (a CRLF ``.env``'s ``\\r``) naming where it
+came from, never its value; ``check_base_url`` a URL holding ``user:password@``. ``check_key_env_name`` refuses a key given where the
 *name* of its environment variable belongs (``system.api_key_env=sk-…``): ``harness run`` calls it
 on the command line's overrides before Hydra starts, and the run on its config before any file.
 """
