@@ -27,9 +27,10 @@ written into ``results.json`` holds a key. The registered keys are found in ever
 can quote them in (`harness.key_forms`: escaped, hex, base64, pieces), in log records too (a
 record factory), and ``redact_keys`` cleans a successful answer's strings the same way.
 ``check_key_value`` refuses a key a header cannot carry (a CRLF ``.env``'s ``\\r``) naming where it
-came from, never its value; ``check_base_url`` a URL holding ``user:password@``. ``check_key_env_name`` refuses a key given where the
-*name* of its environment variable belongs (``system.api_key_env=sk-…``): ``harness run`` calls it
-on the command line's overrides before Hydra starts, and the run on its config before any file.
+came from, never its value; ``check_base_url`` a URL holding ``user:password@``.
+``check_key_env_name`` refuses a key given where the *name* of its environment variable belongs
+(``system.api_key_env=sk-…``): ``harness run`` calls it on the command line's overrides before
+Hydra starts, and the run on its config before any file.
 """
 
 from __future__ import annotations
