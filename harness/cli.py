@@ -12,6 +12,9 @@ commands:
   validate [OVERRIDES] [-m]
                          the config check alone (each job of a sweep with -m): types, ranges,
                          unset values; "config OK" or one error line (exit 2); nothing is run
+  plan [OVERRIDES] [-m]  what the run or sweep would cost: summaries to generate and scores to
+                         compute (cached ones apart), a served model's requests and tokens, and the
+                         time estimated from this machine's earlier runs; nothing is run
   ls systems|metrics|data|prompts|decoding|servers|launchers|tracking
                          the options of one config group, each with its file's description
   leaderboard DIR [DIR ...] [--sort-by M] [--out DIR]
@@ -103,6 +106,8 @@ def _main(argv: list[str]) -> int:
         return 0
     if command == "validate":
         return validate(rest)
+    if command == "plan":
+        return plan(rest)
     if command == "ls":
         return ls(rest)
     if command == "leaderboard":
@@ -140,6 +145,23 @@ def validate(args: list[str]) -> int:
     metrics = sorted({name for c in configs for name in (c.get("metrics") or {})})
     jobs = f"{len(configs)} jobs" if len(configs) > 1 else "1 run"
     print(f"config OK: {jobs} ({'; '.join(names)}); metrics: {', '.join(metrics) or 'none'}")
+    return 0
+
+
+def plan(args: list[str]) -> int:
+    """``harness plan OVERRIDES [-m]``: what the run or sweep would generate and score, what the
+    caches hold, and an estimate from this machine's earlier runs under ./runs; nothing is run."""
+    from pathlib import Path
+
+    from harness.config_check import check_run_overrides
+    from harness.errors import HarnessError
+    from harness.plan import past_rates, plan_job, render
+
+    configs = check_run_overrides(args)
+    if not configs:
+        raise HarnessError("harness plan takes overrides (and -m for a sweep), not Hydra's flags")
+    rates, planned = past_rates(Path("runs")), set()
+    print(render([plan_job(n, cfg, rates, planned) for n, cfg in enumerate(configs)]))
     return 0
 
 
