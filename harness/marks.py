@@ -100,6 +100,10 @@ def parse_marks(data) -> list[dict]:
     version, or the page's export) or the bare list; normalized (`normalize`); ValueError names the
     problem and, for a bad mark, its position."""
     if isinstance(data, dict) and "marks" in data:
+        version = data.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > MARKS_VERSION:
+            raise ValueError(f"it is marks version {version}, newer than this harness's {MARKS_VERSION}: read by a "
+                             "newer harness only (what it holds would be lost if rewritten)")
         data = data["marks"]
     elif isinstance(data, dict) or not isinstance(data, list):
         raise ValueError('expected {"marks": [...]} as report.html exports it')

@@ -49,7 +49,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.errors import FULL, HarnessError, StorageError
 from harness.io import file_lock, write_json_atomic
 from harness.marks import (
     EDITOR,
@@ -65,6 +65,7 @@ from harness.marks import (
     parse_marks,
 )
 from harness.reports.html import REVIEW_META, review_page
+from harness.text.surrogates import without_surrogates
 
 MAX_BODY = 5_000_000  # bytes: far more than marks on 1,000 articles x 10 systems with notes
 MARKS = "marks.json"
@@ -129,7 +130,7 @@ def validate_marks(body: bytes, summaries: Summaries) -> tuple[str, list[dict]]:
     hash and sentence texts), or ValueError saying what is wrong with it. The marks hold one per
     summary: a later mark of a summary replaces an earlier one (it keeps its first place)."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = without_surrogates(json.loads(body.decode("utf-8")))  # a lone "\ud800" no file can hold: U+FFFD
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ValueError(f"not JSON: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("marks"), list):
@@ -264,7 +265,34 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             port = self.server.server_address[1]
             return self.headers.get("Host", "") in (f"127.0.0.1:{port}", f"localhost:{port}")
 
+        def _answering(self, method) -> None:
+            """``method``, and any failure it meets answered as an HTTP error with its reason (the page
+            shows it), never an empty reply: a full disk 507, another unwritable file 500."""
+            try:
+                method()
+            except (OSError, StorageError) as e:
+                cause = e.__cause__ if isinstance(e, StorageError) else e
+                status = 507 if getattr(cause, "errno", None) in FULL else 500
+                said = str(e) if isinstance(e, StorageError) else (
+                    f"cannot use {e.filename or 'the directory'}: {e.strerror or e} (errno {e.errno})")
+                self._reply_error(status, f"the review server {said}; the marks were not saved: free space or make "
+                                          "the directory writable, then save again")
+            except Exception as e:  # noqa: BLE001 - answered, not dropped; the server goes on
+                self._reply_error(500, f"the review server failed: {type(e).__name__}: {e}"[:500])
+
+        def _reply_error(self, status: int, message: str) -> None:
+            try:
+                self._error(status, message)
+            except OSError:  # the page went away: no one to answer
+                pass
+
         def do_GET(self):  # noqa: N802 - the stdlib's name
+            self._answering(self._get)
+
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            self._answering(self._post)
+
+        def _get(self):
             if not self._own_host():
                 return self._error(403, "wrong Host")
             path = self.path.split("?", 1)[0]
@@ -284,7 +312,7 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                     return self._error(409, str(e))
             self._json(marks_answer(saved, summaries, saved_at))
 
-        def do_POST(self):  # noqa: N802 - the stdlib's name
+        def _post(self):
             port = self.server.server_address[1]
             origin = self.headers.get("Origin")
             if not self._own_host() or (origin is not None and origin not in (f"http://127.0.0.1:{port}",
@@ -338,8 +366,31 @@ def _saved_at(path: Path) -> str | None:
     return data.get("saved_at") if isinstance(data, dict) and isinstance(data.get("saved_at"), str) else None
 
 
+def check_port(port) -> None:
+    """ReviewError unless ``port`` is 0 (any free one) to 65535, naming ``--port``."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ReviewError(f"--port must be a port number from 1 to 65535 (or 0: any free one), got {port!r}")
+
+
+def open_server(directory: Path, port: int) -> ThreadingHTTPServer:
+    """`make_server` on ``port`` (checked), a port in use or not allowed named as ``--port``."""
+    import errno
+
+    check_port(port)
+    try:
+        return make_server(directory, port)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ReviewError(f"--port {port} is in use (another harness review, or another server): stop it, or "
+                              "give another port (--port 0: any free one)") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise ReviewError(f"--port {port} is not allowed here ({e.strerror}; ports below 1024 need privileges): "
+                              "give one from 1024 to 65535 (--port 0: any free one)") from None
+        raise ReviewError(f"--port {port}: cannot listen on 127.0.0.1 ({e.strerror or e})") from None
+
+
 def serve(directory: Path, port: int = 8765) -> None:
-    server = make_server(directory, port)
+    server = open_server(directory, port)
     host, port = server.server_address[:2]
     print(f"reviewing {directory}: open http://{host}:{port}/ (the page asks each editor's name once; or "
           f"http://{host}:{port}/?editor=NAME); every editor's marks are merged into {Path(directory) / MARKS}; "
