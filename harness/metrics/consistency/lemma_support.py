@@ -15,7 +15,8 @@ Known failure modes: paraphrase and synonyms count as missing ("detained" for "a
 claim scorer matches near-synonyms); a sentence made only of article words can still be wrong
 (swapped roles, negation, wrong relation: "the mayor's office set a car on fire"); it rewards
 copying, so extractive summaries score near 1.0 whatever they say.
-Measured flags (shipped threshold 0.775; `harness meta-eval --split lodo`, each labelled set left
+Measured flags (at the flag threshold of the shipped calibration, harness/calibration/shipped.json;
+`harness meta-eval --split lodo`, each labelled set left
 out in turn with its flag threshold chosen on the others; docs/meta-eval-consistency.md, "Transfer"
 and "Flags"): summaries flagged, consistent / inconsistent, on the set left out: QAGS-C 2.7% /
 11.5%, SummEval 3.0% / 20.1%, CogenSumm 1.9% / 1.1%, FactCC 0.5% / 0.0%, Polytope 0.0% / 2.2%,
