@@ -196,3 +196,38 @@ def test_split_none_judges_multi_sentence_summaries_at_the_summary_threshold(tmp
     flag, summary = shipped.threshold("consistency_entity", "flag"), shipped.summary_threshold("consistency_entity")
     assert flag < 5 / 6 < summary  # the case the two thresholds disagree on
     assert result["tuned_threshold"] == summary and result["balanced_accuracy"][0] == 1.0
+    # --calibration PATH: its summary threshold judges (0.6: every summary consistent again)
+    content = json.loads(SHIPPED.read_text())
+    content["scorers"]["consistency_entity"]["summary_threshold"] = 0.6
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps(content))
+    code = main(["meta-eval", "--data", str(data), "--metrics", "consistency_entity", "--split", "none",
+                 "--calibration", str(mine), "--n-resamples", "20", "--out", str(tmp_path / "out2")])
+    assert code == 0, capsys.readouterr().err
+    (result,) = json.loads((tmp_path / "out2" / "meta_eval.json").read_text())["results"]
+    assert result["tuned_threshold"] == 0.6 and result["balanced_accuracy"][0] == 0.5
+
+
+def test_the_warning_reaches_the_legend_and_the_leaderboard():
+    from types import SimpleNamespace
+
+    from harness.calibration.record import drift_lines
+    from harness.reports.flag_legend import legend
+    from harness.reports.leaderboard import _calibration_warnings, render_markdown
+
+    rows = [{"scores": {"consistency/score@claims": float(s)}} for s in np.linspace(0.2, 0.6, 12)]
+    calibration = {"reference": {"sets": {"a": {"scorers": {"consistency_claims": CNNDM_LIKE["a"]}}}}}
+    found = drift.run_drift(rows, {"consistency_claims": SimpleNamespace(name="consistency", key="claims")},
+                            calibration, "shipped")
+    results = {"calibration": {"name": "shipped", "shipped": True, "drift": found},
+               "provenance": {"metrics": {"consistency_claims": {"scorer": "claims", "threshold": 0.4}}}}
+    (line,) = drift_lines(results)
+    assert line.startswith("consistency_claims: thresholds of the calibration 'shipped' do not fit this data: its "
+                           "summaries (median score 0.400, n=12)")
+    page = legend([SimpleNamespace(results=results, label="run-a")])
+    assert page[-1] == f"Warning: run-a: {line}"
+    board = {"sort_by": None, "columns": [], "metric_info": {}, "failed": [],
+             "rows": [{"name": "run-a", "metrics": {}, "n_articles": 12, "dirs": ["x"],
+                       "calibration_warnings": [line]}]}
+    assert _calibration_warnings(board) == [f"run-a: {line}"]
+    assert "## Calibration warnings" in render_markdown(board)
