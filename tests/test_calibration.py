@@ -172,10 +172,11 @@ def test_a_run_records_the_check_per_scorer_with_the_line_editors_read():
 
 
 def test_split_none_judges_multi_sentence_summaries_at_the_summary_threshold(tmp_path, capsys):
-    """CNN/DM-like: three-sentence summaries, the inconsistent ones with one wrong number. Their mean
-    sentence score (2/3 + 1/6 = 0.833) is above the entity scorer's flag threshold, so judging the
-    summary at the flag threshold calls every summary consistent (balanced accuracy 0.5 by
-    construction); at the summary threshold it separates them."""
+    """CNN/DM-like: three-sentence summaries, the inconsistent ones with one wrong number. Their summary
+    score (the entity scorer's precision: 3 of their 4 names and numbers are in the article, 0.75) is
+    above the entity scorer's flag threshold, so judging the summary at the flag threshold calls every
+    summary consistent (balanced accuracy 0.5 by construction); at the summary threshold it separates
+    them."""
     from harness.cli import main
 
     rows = []
@@ -194,7 +195,7 @@ def test_split_none_judges_multi_sentence_summaries_at_the_summary_threshold(tmp
     (result,) = json.loads((tmp_path / "out" / "meta_eval.json").read_text())["results"]
     shipped = read_calibration()
     flag, summary = shipped.threshold("consistency_entity", "flag"), shipped.summary_threshold("consistency_entity")
-    assert flag < 5 / 6 < summary  # the case the two thresholds disagree on
+    assert flag < 3 / 4 < summary  # the case the two thresholds disagree on
     assert result["tuned_threshold"] == summary and result["balanced_accuracy"][0] == 1.0
     # --calibration PATH: its summary threshold judges (0.6: every summary consistent again)
     content = json.loads(SHIPPED.read_text())
@@ -231,3 +232,52 @@ def test_the_warning_reaches_the_legend_and_the_leaderboard():
                        "calibration_warnings": [line]}]}
     assert _calibration_warnings(board) == [f"run-a: {line}"]
     assert "## Calibration warnings" in render_markdown(board)
+
+
+def _cnndm_like_rows():
+    rows = []
+    for i in range(6):
+        article = (f"Report {i}. Kazakh officials said eight police officers were killed in Almaty. "
+                   "The attack began on Monday.")
+        for number, label in (("eight", 1), ("nine", 0)):
+            rows.append({"document": article, "label": label,
+                         "claim": f"Kazakh officials spoke. Police in Almaty said {number} officers were killed. "
+                                  "It began on Monday."})
+    return rows
+
+
+def test_calibrate_a_labelled_file(tmp_path, capsys):
+    """--data: every base scorer scores the file; with a prior of 12 (the file's K) the entity scorer's
+    summary threshold moves halfway from the shipped one to the file's best (between 3/4 and 1)."""
+    from harness.cli import main
+
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _cnndm_like_rows()))
+    out = tmp_path / "mine.json"
+    code = main(["calibrate", "--data", str(data), "--out", str(out), "--prior", "12",
+                 "--cache-dir", str(tmp_path / "cache")])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    calibration = json.loads(out.read_text())
+    assert calibration["k"] == 12 and calibration["n_consistent"] == 6 and calibration["prior"] == 12
+    shipped = read_calibration().summary_threshold("consistency_entity")
+    best = (3 / 4 + 1) / 2  # the midpoint between the two kinds' scores
+    assert calibration["scorers"]["consistency_entity"]["summary_threshold"] == pytest.approx((best + shipped) / 2)
+    assert calibration["figures"]["cross_validated"]["consistency_entity"]["balanced_accuracy"] == 1.0
+    assert read_calibration(out).name == "mine"  # a calibration runs and meta-eval can read
+    assert "consistency_entity: flag threshold" in printed.out and f"written: {out}" in printed.out
+
+
+def test_calibrate_refuses_unusable_input_and_writes_nothing(tmp_path, capsys):
+    from harness.cli import main
+
+    unlabelled = tmp_path / "u.jsonl"
+    unlabelled.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "label"}) + "\n"
+                                  for r in _cnndm_like_rows()))
+    out = tmp_path / "mine.json"
+    assert main(["calibrate", "--data", str(unlabelled), "--out", str(out)]) == 2
+    assert "missing field 'label'" in capsys.readouterr().err and not out.exists()
+    assert main(["calibrate", "--data", str(unlabelled), "--out", str(unlabelled)]) == 2
+    assert "own input" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path), "--out", str(out)]) == 2  # a directory without marks.json
+    assert "no marks file" in capsys.readouterr().err and not out.exists()
