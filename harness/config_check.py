@@ -47,9 +47,21 @@ EXAMPLES = {"system.model": "a hub id, a local directory or a .gguf file, e.g. "
 _SIMPLE = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
+def _resolver_error(e: BaseException) -> ConfigError:
+    """The ConfigError a resolver raised inside OmegaConf's error (``${calibrated:flag}`` naming a
+    calibration that cannot be read), else one naming the unresolvable configuration."""
+    cause = e
+    while cause is not None and not isinstance(cause, ConfigError):
+        cause = cause.__cause__ or cause.__context__
+    return cause if cause is not None else ConfigError(f"the configuration cannot be resolved: {e}")
+
+
 def check_run_config(cfg: DictConfig) -> None:
     """ConfigError (one line: the setting, what it must be, what was given) for the first problem."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    try:  # listing unset values resolves interpolations: a resolver's own error (a bad calibration=) is one line
+        missing = sorted(OmegaConf.missing_keys(cfg))
+    except OmegaConfBaseException as e:
+        raise _resolver_error(e) from None
     if missing:
         key = missing[0]
         example = EXAMPLES.get(key, f"{key}=VALUE")
@@ -60,6 +72,10 @@ def check_run_config(cfg: DictConfig) -> None:
     except OmegaConfBaseException as e:
         raise ConfigError(f"the configuration cannot be resolved: {e}") from None
     check_settings(resolved)
+    if resolved.get("calibration") is not None:  # a calibration= no scorer reads is still checked before the run
+        from harness.calibration.file import read_calibration
+
+        read_calibration(resolved["calibration"])
     for section in SECTIONS:
         if isinstance(resolved.get(section), dict):
             check_targets(resolved[section], section)

@@ -281,3 +281,14 @@ def test_calibrate_refuses_unusable_input_and_writes_nothing(tmp_path, capsys):
     assert "own input" in capsys.readouterr().err
     assert main(["calibrate", str(tmp_path), "--out", str(out)]) == 2  # a directory without marks.json
     assert "no marks file" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("metrics", ["metrics=[consistency_entity]", "metrics=[rouge]"])
+def test_a_run_with_an_unreadable_calibration_is_one_line_and_writes_nothing(tmp_path, capsys, metrics):
+    from harness.cli import main
+
+    code = main(["run", "system=lead3", metrics, f"calibration={tmp_path / 'nope.json'}", "progress=false",
+                 f"hydra.run.dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nope.json: cannot read it" in err
+    assert not (tmp_path / "run").exists()
