@@ -148,7 +148,9 @@ def build(args: argparse.Namespace) -> tuple[dict, str]:
                                 "(each fold judged by a calibration chosen without it); base: the base "
                                 "calibration on all of them",
                     "cross_validated": cv["scorers"], "base": cv["base"]},
-        "reference": {"what": "the labelled examples' summary scores, 0, 5, ..., 100% quantiles",
+        "reference": {"what": ("the labelled examples' summary scores" if args.data else
+                               "the marked sentences' scores (each sentence is one example)")
+                              + ", 0, 5, ..., 100% quantiles",
                       "sets": {name: {"n": data.k, "scorers": {s: quantiles(data.summary[s]) for s in data.summary}}}},
     }
     return calibration, render(calibration, base.name, what)
@@ -178,6 +180,9 @@ def render(calibration: dict, base_name: str, what: str) -> str:
                      "threshold "
                      f"{old.get('summary_threshold'):.3f} -> {entry['summary_threshold']:.3f} (balanced accuracy "
                      f"{_ba(was.get('balanced_accuracy'))} -> {_ba(cv.get('balanced_accuracy'))})")
+    if not figures["cross_validated"]:
+        lines.append("(no cross-validated figures: folds keep an article's examples together, and these examples "
+                     "come from fewer than 2 articles with both kinds of label outside each fold; mark more articles)")
     if calibration.get("composite"):
         c, cv, was = calibration["composite"], figures["cross_validated"].get("composite", {}), figures["base"].get(
             "composite", {})
