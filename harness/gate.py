@@ -26,6 +26,7 @@ baseline file itself (``harness gate --refresh-baseline``), changing nothing els
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -422,7 +423,17 @@ def render_gate_junit(report: dict) -> str:
         root.set(key, str(value))
     root.set("errors", "0")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + xml_chars(ET.tostring(root, encoding="unicode")) + "\n"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_chars(text: str) -> str:
+    """``text`` with every character XML 1.0 cannot hold (control characters other than tab, newline
+    and carriage return; lone surrogates; U+FFFE, U+FFFF) replaced by U+FFFD, so a run label or a
+    note holding one still makes a well-formed JUnit file."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _counts(suite, totals: dict, **counts: int) -> None:

@@ -15,6 +15,11 @@ from harness.results import RunSet, arrow, default_sort, display_name, headline_
 
 def build_leaderboard(runset: RunSet, sort_by: str | None = None) -> dict:
     info = runset.metric_info()
+    if sort_by and sort_by not in info:
+        from harness.schema import ResultsError
+
+        raise ResultsError(f"--sort-by {sort_by!r}: no run here has it; metrics here: "
+                           f"{', '.join(info) or 'none (no completed run)'}")
     sort_by = sort_by or (default_sort(info) if info else None)
     rows = [{"name": r.label, "dirs": r.dirs, "metrics": {m: r.mean(m) for m in info if r.mean(m) is not None},
              "n_articles": r.n_articles, "generation": r.generation, "shards": r.shards,

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from harness.http_client import quote, redact, redact_keys
 from harness.systems.served import ServerError
 
+# A token count above this is no model's (no context holds a billion tokens): refused, not a tokens/s of 7e31.
+MAX_TOKEN_COUNT = 10 ** 9
+
 
 class AnswerShapeError(ServerError):
     """A completion answer whose fields are not of the OpenAI API's types (a `ServerError`)."""
@@ -74,8 +77,9 @@ def completion(answer, chat: bool, url: str, what: str) -> Completion:
         value = (usage or {}).get(name)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise wrong(f"usage.{name}", value, "a whole number of tokens (0 or more)")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= MAX_TOKEN_COUNT):
+            raise wrong(f"usage.{name}", value, f"a whole number of tokens (0 to {MAX_TOKEN_COUNT:,})")
         counts[name] = value
     strings = {}
     for where, name in ((choice, "finish_reason"), (answer, "model"), (answer, "system_fingerprint")):

@@ -1,0 +1,51 @@
+"""Low cases of issue 32, by class: a value outside its range refused on read (a token count of
+10**30), a leaderboard sorted by a metric no run has, JUnit output holding characters XML cannot."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness.gate import render_gate_junit, xml_chars
+from harness.systems.served_answer import AnswerShapeError, completion
+
+
+@pytest.mark.parametrize("count", [10 ** 30, 10 ** 9 + 1, -1])
+def test_a_token_count_outside_its_range_is_refused(count):
+    answer = {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": 3, "completion_tokens": count}}
+    with pytest.raises(AnswerShapeError, match=r"usage.completion_tokens an integer .*not a whole number of tokens "
+                                               r"\(0 to 1,000,000,000\)"):
+        completion(answer, True, "http://h/v1/chat/completions", "article 'a1'")
+    answer["usage"]["completion_tokens"] = 10 ** 9
+    assert completion(answer, True, "u", "a").output_tokens == 10 ** 9
+
+
+def test_a_leaderboard_sorted_by_a_metric_no_run_has_is_one_line_exit_2(tmp_path, capsys, four_articles):
+    from harness.cli import main
+    from harness.run import run
+
+    from .helpers.configs import config
+
+    run(config("system=lead3", f"data.path={four_articles}", f"cache_dir={tmp_path / 'cache'}", "metrics=[rouge]"),
+        tmp_path / "A")
+    assert main(["leaderboard", str(tmp_path / "A"), "--sort-by", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--sort-by 'nope': no run here has it; metrics here: rouge/" in err
+    assert main(["leaderboard", str(tmp_path / "A"), "--sort-by", "rouge/rouge1_f"]) == 0
+
+
+def _report(label: str) -> dict:
+    metric = {"metric": "rouge/rouge1_f", "verdict": "fail", "higher_is_better": True, "tolerance": 0.02,
+              "baseline": 0.5, "candidate": 0.25,
+              "difference": {"mean": -0.25, "low": -0.3, "high": -0.2, "confidence": 0.95, "n": 4}}
+    return {"comparisons": [{"candidate_run": label, "metrics": [metric]}], "skipped": [],
+            "warnings": [f"a warning about {label}"], "notes": []}
+
+
+def test_junit_with_control_characters_in_a_label_is_well_formed_xml():
+    label = "lead\x01three\x1b[31m\ud800\uffff\tok"
+    text = render_gate_junit(_report(label))
+    root = ET.fromstring(text)  # was: not well-formed (invalid token)
+    case = root.find("testsuite/testcase")
+    assert case.get("classname") == "lead\ufffdthree\ufffd[31m\ufffd\ufffd\tok"
+    assert root.get("failures") == "1"
+    assert xml_chars("a\x00b\nc\rd\te\x7f") == "a\ufffdb\nc\rd\te\x7f"
