@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import register_resolvers
+from harness.config import register_all_resolvers
 from harness.data import load_articles
 
 from .helpers.timing import REFERENCE_CALIBRATION_S, calibration, scaled_timeout, timeout_scale  # noqa: F401
@@ -18,7 +18,7 @@ SEED_FILE = ROOT / "references" / "seed.jsonl"
 WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel prices police officers eight "
          "killed mayor office fire troops summary article sent force last night city yes no").split()
 
-register_resolvers()
+register_all_resolvers()  # ${project_root:}, ${abs_path:}, ${unique_id:}...: as harness.compose does
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 

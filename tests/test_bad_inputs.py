@@ -16,7 +16,7 @@ from harness.data.article import Article
 from harness.errors import ConfigError, DataError, HarnessError, ModelLoadError, RunDirError
 from harness.run import run
 
-from .test_run import config, tiny
+from .helpers.configs import config, tiny
 
 LATIN1 = b"Titre\n\n* Caf\xe9\n\nCorps."
 GOOD = {"id": "ok", "title": "T", "body": "Police fired at protesters. Eight officers died.",

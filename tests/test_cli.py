@@ -1,19 +1,10 @@
 """The `harness` command end to end, in subprocesses, as users run it."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from .conftest import ROOT, scaled_timeout
-
-
-def harness(*args, cache_dir, timeout=300):
-    env = {**os.environ, "HARNESS_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=scaled_timeout(timeout))
+from .helpers.cli import harness
 
 
 def test_usage_without_arguments(tmp_path):

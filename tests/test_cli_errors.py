@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.cli import main as harness_main
 from harness.errors import HarnessError
 from harness.run import run
 
-from .test_run import config
+from .helpers.cli import call, one_line
+from .helpers.configs import config
 
 METRIC = "rouge/rougeLsum_f"
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,21 +32,6 @@ def runs(tmp_path_factory):
         run(config("system=lead3", *overrides, "metrics=[rouge,extractiveness]", f"cache_dir={root / 'cache'}"),
             root / name)
     return root
-
-
-def call(capsys, *args):
-    code = harness_main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_line(code, err, *parts):
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def harness_process(*args, cwd=ROOT, prefix=()):

@@ -8,8 +8,8 @@ from harness.errors import HarnessError
 from harness.reports.compare import CompareError, agreement_with_marks, compare, load_runs
 from harness.run import run
 
-from .test_cli import harness
-from .test_run import config
+from .helpers.cli import harness
+from .helpers.configs import config
 
 
 @pytest.fixture(scope="module")

@@ -177,7 +177,7 @@ def test_line_separators_inside_json_strings_survive_a_run(tmp_path, cache_dir, 
     from harness.io import read_jsonl
     from harness.run import run
 
-    from .test_run import config
+    from .helpers.configs import config
 
     odd = "Astana\u2028police\u0085shooting\u2029report"
     data = tmp_path / "odd.jsonl"
@@ -201,7 +201,7 @@ def test_runs_over_no_articles_are_refused(tmp_path, cache_dir, overrides, messa
     from harness.errors import HarnessError
     from harness.run import run
 
-    from .test_run import config
+    from .helpers.configs import config
 
     with pytest.raises(HarnessError, match=re.escape(message)):
         run(config("system=lead3", *overrides), tmp_path / "run")
@@ -212,7 +212,7 @@ def test_a_run_with_no_metrics_is_refused(tmp_path, cache_dir):
     from harness.errors import ConfigError
     from harness.run import run
 
-    from .test_run import config
+    from .helpers.configs import config
 
     with pytest.raises(ConfigError, match=re.escape("no metrics to score with (metrics is empty)")):
         run(config("system=lead3", "metrics=[]"), tmp_path / "run")
@@ -265,7 +265,7 @@ def test_a_dataset_dict_directory_runs_end_to_end(tmp_path, cache_dir):
 
     from harness.run import run
 
-    from .test_run import config
+    from .helpers.configs import config
 
     datasets.DatasetDict({"test": _dataset(), "train": _dataset({k: v[:1] for k, v in CNN_ROWS.items()})}
                          ).save_to_disk(str(tmp_path / "dd"))

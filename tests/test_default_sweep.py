@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main as harness_main
 
 from .conftest import ROOT
-from .test_cli import harness
+from .helpers.cli import harness
 
 pytestmark = pytest.mark.slow
 BASELINE = ROOT / "runs" / "baselines" / "default.json"
@@ -68,8 +68,12 @@ def test_default_sweep_report_html_ranks_the_seed_summaries(default_sweeps):
         page.goto((default_sweeps[0] / "report.html").as_uri() + "?editor=ci")
         assert page.locator("article.item h2").inner_text().startswith("Vladimir Putin deploys troops")
         ranked = page.locator("div.summary:not(.reference)").evaluate_all("els => els.map(e => e.dataset.run)")
-        assert ranked == ["lead-3", "smollm2-135m-instruct | bullets | beam4",
-                          "smollm2-135m-instruct | bullets | greedy"]
+        # Ranked by the first headline metric, best first. Which of greedy and beam wins depends on the CPU
+        # (bfloat16 summaries differ by CPU: README), so the order is checked against this sweep's own scores.
+        scores = {row["name"]: row["metrics"]["rouge/rougeLsum_f"] for row in board(default_sweeps[0])["rows"]
+                  if row["name"] != "reference-bullets"}
+        assert sorted(ranked) == sorted(scores) and len(ranked) == 3
+        assert [scores[name] for name in ranked] == sorted(scores.values(), reverse=True)
         # The reference bullets scored as a summary: shown apart, after the ranked systems.
         assert page.locator("div.summary").last.get_attribute("data-run") == "reference-bullets"
         page.select_option("#sort-by", "coverage/bullet_recall@semantic")

@@ -11,7 +11,7 @@ from harness.gate import articles_needed, compare, sampling_warnings
 from harness.results import Run
 from harness.run import run
 
-from .test_run import config, tiny
+from .helpers.configs import config, tiny
 
 SEED_ID = "000_b456ec66e27cc290"
 

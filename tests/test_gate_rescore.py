@@ -20,7 +20,7 @@ from harness.reports.markdown import escape_md
 from harness.results import read_summaries
 
 from .conftest import ROOT, scaled_timeout
-from .test_run import config
+from .helpers.configs import config
 
 GATED = ["--metric", "rouge/rougeLsum_f:0.02", "--metric", "rouge/rouge1_f:0.02"]
 OLD_ROUGE = ('            out.update({f"{kind}_p": s.precision, f"{kind}_r": s.recall, '

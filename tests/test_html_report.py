@@ -8,8 +8,8 @@ import pytest
 from harness.run import run
 
 from .browser import browser_page
-from .test_cli import harness
-from .test_run import config
+from .helpers.cli import harness
+from .helpers.configs import config
 
 pytestmark = pytest.mark.browser
 HOSTILE = ('<script>window.__pwned = 1; alert("script")</script> Protesters burned '

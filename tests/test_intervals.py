@@ -17,7 +17,7 @@ from harness.reports.markdown import escape_md
 from harness.results import load_runs, paired_difference
 from harness.run import run
 
-from .test_run import config
+from .helpers.configs import config
 
 METRIC = "rouge/rougeLsum_f"
 

@@ -17,7 +17,7 @@ import pytest
 from harness.app import missing_launcher_plugin
 
 from .conftest import ROOT, scaled_timeout
-from .test_cli import harness
+from .helpers.cli import harness
 from .test_resume import SLOW
 
 # The extra that installs each launcher's plugin (pyproject.toml).

@@ -10,7 +10,7 @@ from harness.meta_eval.consistency import apply_composite, evaluate, fit_composi
 from harness.meta_eval.consistency_data import read_consistency
 from harness.metrics.consistency.entity_precision import EntityPrecision
 
-from .test_cli import harness
+from .helpers.cli import harness
 
 
 def _write(path, rows):
@@ -245,7 +245,7 @@ def test_meta_eval_command_reads_a_marks_file(tmp_path, cache_dir, four_articles
 
     from harness.run import run as run_harness
 
-    from .test_run import config
+    from .helpers.configs import config
 
     run_harness(config("system=lead3", f"data.path={four_articles}", "metrics=[consistency_entity]"),
                 tmp_path / "review" / "0")

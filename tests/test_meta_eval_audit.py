@@ -27,7 +27,7 @@ from harness.meta_eval.consistency_data import read_consistency
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.metrics.consistency.composite import CompositeConsistency
 
-from .test_cli import harness
+from .helpers.cli import harness
 
 
 def meta_eval(args: list[str]) -> int:

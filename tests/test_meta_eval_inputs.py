@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli_errors import call, one_line
+from .helpers.cli import call, one_line
 
 
 def _lines(path: Path, records, encoding="utf-8") -> Path:

@@ -4,7 +4,7 @@ one line, exit 2, the file untouched."""
 
 import pytest
 
-from .test_cli import harness
+from .helpers.cli import harness
 
 
 @pytest.mark.parametrize("args, option", [

@@ -10,8 +10,8 @@ import pytest
 from harness.results import load_runs
 from harness.schema import ResultsError
 
-from .test_cli import harness
-from .test_run import config
+from .helpers.cli import harness
+from .helpers.configs import config
 
 
 @pytest.fixture(scope="module")

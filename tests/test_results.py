@@ -12,7 +12,7 @@ from harness.reports.leaderboard import build_leaderboard, render_terminal
 from harness.results import assign_labels, default_sort, load_runs
 from harness.run import run
 
-from .test_run import config
+from .helpers.configs import config
 
 SECOND_LEXICAL = ("+metrics.coverage_lexical2={_target_:harness.metrics.coverage.bullet_coverage.BulletCoverage,"
                   "threshold:0.65,matcher:{_target_:harness.metrics.coverage.lexical.LexicalMatcher,n:2}}")

@@ -7,9 +7,7 @@ import threading
 
 import pytest
 from filelock import FileLock, Timeout
-from hydra import compose, initialize_config_dir
 
-from harness.config import CONF_DIR
 from harness.errors import ConfigError, RunDirError
 from harness.io import read_jsonl
 from harness.run import run
@@ -23,14 +21,7 @@ from harness.run_dir import (
     release,
 )
 
-
-def config(*overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=["progress=false", *overrides])
-
-
-def tiny(model_dir, *more):
-    return ("system=causal_lm", f"system.model={model_dir}", "system.name=tiny", "decoding.max_new_tokens=6", *more)
+from .helpers.configs import config, tiny
 
 
 def test_default_config_is_the_embedded_smollm2():

@@ -15,7 +15,7 @@ from harness.results import load_runs
 from harness.run import run
 from harness.schema import MAX_SCORE, ResultsError, check_baseline, check_results, first_non_finite
 
-from .test_run import config
+from .helpers.configs import config
 
 METRIC = "rouge/rougeLsum_f"
 COMMANDS = ("compare", "leaderboard", "gate")

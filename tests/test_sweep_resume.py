@@ -13,7 +13,7 @@ from filelock import FileLock
 from harness.run_dir import LOCK_NAME
 
 from .conftest import scaled_timeout
-from .test_cli import harness
+from .helpers.cli import harness
 
 OUTPUTS = ("resolved_config.yaml", "references.jsonl", "summaries.jsonl", "scores.jsonl", "report.md", "report.html",
            "results.json")

@@ -34,3 +34,12 @@ def one_line(code, err, *parts):
 def tree(directory: Path) -> set[str]:
     """Every path under ``directory``, relative to it (to show that a command wrote nothing)."""
     return {p.relative_to(directory).as_posix() for p in Path(directory).rglob("*")}
+
+
+def call(capsys, *args):
+    """``harness ARGS`` in this process (`harness.cli.main`): (exit code, stdout, stderr)."""
+    from harness.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
