@@ -78,6 +78,8 @@ def test_a_run_under_the_calibration_flags_by_it_and_records_it(flow):
     record = results["calibration"]
     assert record["name"] == "mine" and record["shipped"] is False
     assert record["sha256"] == hashlib.sha256(mine.read_bytes()).hexdigest()
+    checked = record["drift"]["consistency_lemmas"]  # the no-label check, per scorer: one summary is too few
+    assert checked["n"] == 1 and checked["fits"] is None and checked["message"] is None
     assert results["provenance"]["metrics"]["consistency_lemmas"]["threshold"] == pytest.approx(2 / 3, abs=1e-3)
     # the threshold keys the score cache: the calibrated run's lemma scores were computed, not read back
     assert results["scoring"]["consistency_lemmas"]["computed"] == 1
