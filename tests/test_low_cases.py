@@ -49,3 +49,22 @@ def test_junit_with_control_characters_in_a_label_is_well_formed_xml():
     assert case.get("classname") == "lead\ufffdthree\ufffd[31m\ufffd\ufffd\tok"
     assert root.get("failures") == "1"
     assert xml_chars("a\x00b\nc\rd\te\x7f") == "a\ufffdb\nc\rd\te\x7f"
+
+
+def test_sixty_one_editors_print_a_bounded_number_of_agreement_lines():
+    from itertools import combinations
+
+    from harness.reports.compare import MAX_PAIR_LINES, _editor_lines
+
+    names = [f"e{i:02d}" for i in range(61)]
+    pairs = [{"editors": [a, b], "n": 0, "kappa": None} for a, b in combinations(names, 2)]
+    assert len(pairs) == 1830
+    pairs[0].update(n=4, kappa=0.5)
+    lines = _editor_lines({"editors": names, "pairs": pairs, "alpha": None, "n_summaries": 4})
+    assert lines == ["Cohen's kappa, e00 and e01: 0.500 over 4 summaries both marked",
+                     "1829 of 1830 pairs of editors marked no summary in common: no kappa for them",
+                     "Krippendorff's alpha (nominal), 61 editors: – over 4 summaries marked by two or more"]
+    for p in pairs:
+        p.update(n=2, kappa=1.0)
+    lines = _editor_lines({"editors": names, "pairs": pairs, "alpha": 1.0, "n_summaries": 4})
+    assert len(lines) == MAX_PAIR_LINES + 2 and lines[-2] == "… and 1810 more pairs of editors (not shown)"

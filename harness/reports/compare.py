@@ -417,11 +417,22 @@ FLAG_HEADER = ["scorer", "precision: flagged sentences judged unsupported", "rec
                "flagged", "sentences judged"]
 
 
+MAX_PAIR_LINES = 20  # pairs of editors shown one per line; 61 editors make 1,830 pairs
+
+
 def _editor_lines(editors: dict, name=visible) -> list[str]:
-    """The editors' agreement, one line per pair and one for all; ``name`` shows an editor's name."""
+    """The editors' agreement: one line per pair that marked a summary in common (at most
+    ``MAX_PAIR_LINES``, then how many more), one counting the pairs with none, one for all;
+    ``name`` shows an editor's name."""
+    shared = [p for p in editors["pairs"] if p["n"]]
     lines = [f"Cohen's kappa, {name(a or '(unnamed)')} and {name(b or '(unnamed)')}: "
              + ("–" if p["kappa"] is None else f"{p['kappa']:.3f}") + f" over {p['n']} summaries both marked"
-             for p in editors["pairs"] for a, b in [p["editors"]]]
+             for p in shared[:MAX_PAIR_LINES] for a, b in [p["editors"]]]
+    if len(shared) > MAX_PAIR_LINES:
+        lines.append(f"… and {len(shared) - MAX_PAIR_LINES} more pairs of editors (not shown)")
+    if len(shared) < len(editors["pairs"]):
+        lines.append(f"{len(editors['pairs']) - len(shared)} of {len(editors['pairs'])} pairs of editors marked no "
+                     "summary in common: no kappa for them")
     alpha = "–" if editors["alpha"] is None else f"{editors['alpha']:.3f}"
     lines.append(f"Krippendorff's alpha (nominal), {len(editors['editors'])} editors: {alpha} over "
                  f"{editors['n_summaries']} summaries marked by two or more")
