@@ -92,12 +92,13 @@ def _main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "run":
         from harness import app
-        from harness.config_check import check_run_overrides
+        from harness.config_check import check_run_overrides, widen_system_overrides
         from harness.http_client import check_key_overrides
         from harness.outputs import check_run_dir_override
 
         # Each a HarnessError (main's one line, exit 2) before Hydra creates the run directory and its app.log:
         check_key_overrides(rest)  # a key where its variable's name belongs, before Hydra writes the overrides
+        rest = widen_system_overrides(rest)  # a mixed sweep's setting that only some of its systems have
         app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
         check_run_dir_override(rest)  # the run directory: a read-only one, or a file
         check_run_overrides(rest)  # each job's config composed and checked (types, ranges, unset values)
@@ -134,10 +135,10 @@ def _main(argv: list[str]) -> int:
 
 def validate(args: list[str]) -> int:
     """``harness validate OVERRIDES [-m]``: `check_run_overrides` alone; one line either way."""
-    from harness.config_check import check_run_overrides
+    from harness.config_check import check_run_overrides, widen_system_overrides
     from harness.errors import HarnessError
 
-    configs = check_run_overrides(args)
+    configs = check_run_overrides(widen_system_overrides(args))
     if not configs:
         raise HarnessError("harness validate takes overrides (and -m for a sweep), not Hydra's flags: "
                            f"{' '.join(a for a in args if a.startswith('-') and a not in ('-m', '--multirun'))}")
@@ -153,11 +154,11 @@ def plan(args: list[str]) -> int:
     caches hold, and an estimate from this machine's earlier runs under ./runs; nothing is run."""
     from pathlib import Path
 
-    from harness.config_check import check_run_overrides
+    from harness.config_check import check_run_overrides, widen_system_overrides
     from harness.errors import HarnessError
     from harness.plan import past_rates, plan_job, render
 
-    configs = check_run_overrides(args)
+    configs = check_run_overrides(widen_system_overrides(args))
     if not configs:
         raise HarnessError("harness plan takes overrides (and -m for a sweep), not Hydra's flags")
     rates, planned = past_rates(Path("runs")), set()

@@ -265,6 +265,37 @@ def check_run_overrides(args: list[str]) -> list[DictConfig]:
     return configs
 
 
+def widen_system_overrides(args: list[str]) -> list[str]:
+    """A sweep over several systems with a setting only some of them have (``system=smollm2,lead3
+    system.batch_size=8``): that override becomes ``++system.KEY=VALUE``, so Hydra adds it where a
+    system's config lacks the key, and those systems ignore it with one note
+    (`harness.systems.base.ignore_settings`). A key none of the swept systems has stays as given
+    (Hydra names it); a single run, or a setting every system has, is unchanged.
+
+    Args:
+        args: ``harness run``'s arguments (overrides, ``-m``).
+    Returns:
+        The same arguments, those overrides widened.
+    """
+    from harness.config import compose
+
+    if not any(a in ("-m", "--multirun") for a in args):
+        return args
+    overrides = [a for a in args if a not in ("-m", "--multirun")]
+    settings = {a.split("=", 1)[0].split(".", 1)[1] for a in overrides
+                if a.startswith("system.") and "=" in a and "." not in a.split("=", 1)[0].split(".", 1)[1]}
+    if not settings or any(a.startswith("-") for a in overrides):
+        return args
+    bare = [a for a in overrides if a.split("=", 1)[0] not in {f"system.{k}" for k in settings}]
+    systems = {next((j for j in job if j.startswith("system=")), "") for job in sweep_jobs(bare)}
+    if len(systems) < 2:
+        return args
+    keys = {s: set(compose([s] if s else []).system) for s in systems}
+    widened = {k for k in settings if any(k in have for have in keys.values()) and
+               not all(k in have for have in keys.values())}
+    return [f"++{a}" if a.split("=", 1)[0] in {f"system.{k}" for k in widened} else a for a in args]
+
+
 def sweep_jobs(overrides: list[str]) -> list[list[str]]:
     """The overrides of each job ``harness run -m OVERRIDES`` runs: the config's
     ``hydra.sweeper.params`` and OVERRIDES, expanded as Hydra's basic sweeper expands them (the

@@ -8,6 +8,7 @@ results.json, exiting non-zero with one line per missing job."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,3 +58,25 @@ def test_a_sweep_that_lost_a_job_exits_non_zero_naming_it(tmp_path):
     assert line.startswith("job 1 (system=lead3 decoding=beam metrics=[rouge]") and line.endswith(
         f"): no results.json in {sweep / '1'}"), line
     assert "job 0 " not in done.stderr
+
+
+def test_a_mixed_sweep_takes_a_setting_only_some_systems_have(tmp_path, tiny_causal_dir):
+    """``system=causal_lm,lead3 system.batch_size=2``: lead-3 has no batch size; it ignores it (and the
+    model's other settings) with one note instead of refusing the whole sweep."""
+    sweep = tmp_path / "sweep"
+    done = run_in(tmp_path, "run", "-m", "system=causal_lm,lead3", f"system.model={tiny_causal_dir}",
+                  "system.batch_size=2", "system.max_input_tokens=56", "prompt=article_only", "decoding=greedy",
+                  "decoding.max_new_tokens=4",
+                  "metrics=[rouge]", "progress=false", "n_resamples=100", f"hydra.sweep.dir={sweep}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {job: json.loads((sweep / job / "results.json").read_text()) for job in ("0", "1")}
+    config = yaml.safe_load((sweep / "0" / "resolved_config.yaml").read_text())["config"]
+    assert config["system"]["batch_size"] == 2  # the language model took it (one article: one batch of 1)
+    assert results["1"]["run"]["system"] == "lead-3"
+    [note] = [line for line in (sweep / "1" / "app.log").read_text().splitlines() if "lead-3 takes no" in line]
+    assert "system.batch_size=2" in note and "ignored for it" in note
+
+
+def test_a_setting_no_swept_system_has_is_still_refused(tmp_path):
+    done = run_in(tmp_path, "validate", "-m", "system=lead3,bullets", "system.batchsize=8")
+    assert done.returncode == 2 and "system.batchsize" in done.stderr

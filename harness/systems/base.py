@@ -7,6 +7,7 @@ the batches). A system that `refills` takes a larger group through `summarize_gr
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -50,6 +51,17 @@ def report_tokens(n: int) -> None:
 def token_progress(callback: Callable[[int], None] | None):
     """Route `report_tokens` calls to ``callback`` until the returned token is reset."""
     return _TOKEN_PROGRESS.set(callback)
+
+log = logging.getLogger(__name__)
+
+
+def ignore_settings(name: str, settings: dict) -> None:
+    """A system's note for settings it does not take, given to a mixed sweep for its other systems
+    (``system=smollm2,lead3 system.batch_size=8``: `harness.config_check.widen_system_overrides`
+    adds ``batch_size`` to lead-3's config too): one warning naming them, never a refusal."""
+    if settings:
+        given = ", ".join(f"system.{key}={value!r}" for key, value in sorted(settings.items()))
+        log.warning("%s takes no %s: ignored for it (a setting of the sweep's other systems)", name, given)
 
 
 class System(ABC):

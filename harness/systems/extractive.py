@@ -8,7 +8,7 @@ from itertools import islice
 from harness.data.article import Article
 from harness.errors import ConfigError
 from harness.provenance import versions_of
-from harness.systems.base import Generation, System
+from harness.systems.base import Generation, System, ignore_settings
 from harness.systems.decoding import Decoding
 from harness.systems.prompt import PromptTemplate
 from harness.text.sentences import SPACY_MODEL, iter_sentences
@@ -21,11 +21,12 @@ def _splitter_identity() -> dict:
 class LeadK(System):
     """The first ``k`` sentences of the body, one per line: the classic CNN/DailyMail baseline."""
 
-    def __init__(self, k: int = 3, name: str | None = None):
+    def __init__(self, k: int = 3, name: str | None = None, **others_settings):
         if not isinstance(k, int) or k < 1:
             raise ConfigError(f"lead-k: k must be a positive integer, got {k!r}")
         self.k = k
         self.name = name or f"lead-{k}"
+        ignore_settings(self.name, others_settings)
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
         return {"kind": "lead", "k": self.k, **_splitter_identity()}
@@ -39,8 +40,9 @@ class LeadK(System):
 class ReferenceBullets(System):
     """The human bullets as the summary: the upper bound a system can reach on these references."""
 
-    def __init__(self, name: str = "reference-bullets"):
+    def __init__(self, name: str = "reference-bullets", **others_settings):
         self.name = name
+        ignore_settings(self.name, others_settings)
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
         return {"kind": "reference_bullets"}
