@@ -68,3 +68,21 @@ def test_sixty_one_editors_print_a_bounded_number_of_agreement_lines():
         p.update(n=2, kappa=1.0)
     lines = _editor_lines({"editors": names, "pairs": pairs, "alpha": 1.0, "n_summaries": 4})
     assert len(lines) == MAX_PAIR_LINES + 2 and lines[-2] == "… and 1810 more pairs of editors (not shown)"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u2060\u3164", "\u3000\u200b", "\u202e", "\ufeff \u00ad"])
+def test_invisible_only_ids_bullets_and_bodies_are_not_text(invisible):
+    from harness.data.formats import row_to_article
+    from harness.errors import DataError
+    from harness.text.visible import blank
+
+    assert blank(invisible) and not blank(f"{invisible}a") and not blank("警察")
+    good = {"id": "a1", "paragraphs": ["Police said eight were hurt."], "bullets": ["Eight hurt."]}
+    with pytest.raises(DataError, match="'id' is only whitespace or invisible characters"):
+        row_to_article({**good, "id": invisible}, "records", file="f.jsonl", index=1)
+    with pytest.raises(DataError, match="no reference bullets"):
+        row_to_article({**good, "bullets": [invisible, f"- {invisible}"]}, "records", file="f.jsonl", index=1)
+    with pytest.raises(DataError, match="article body is empty"):
+        row_to_article({**good, "paragraphs": [invisible]}, "records", file="f.jsonl", index=1)
+    article = row_to_article({**good, "bullets": ["Eight hurt.", invisible]}, "records", file="f.jsonl", index=1)
+    assert article.bullets == ("Eight hurt.",)

@@ -19,6 +19,7 @@ import re
 
 from harness.data.article import Article
 from harness.errors import DataError
+from harness.text.visible import blank, visible
 
 FORMAT_COLUMNS = {
     "records": ("bullets",),
@@ -43,7 +44,7 @@ def detect_format(columns, *, file: str) -> str:
 
 def split_paragraphs(text: str) -> tuple[str, ...]:
     """Paragraphs separated by blank lines, whitespace-trimmed, empty ones dropped."""
-    return tuple(p.strip() for p in re.split(r"\n\s*\n", text) if p.strip())
+    return tuple(p.strip() for p in re.split(r"\n\s*\n", text) if not blank(p))
 
 
 def type_name(value) -> str:
@@ -78,9 +79,10 @@ def article_id(row: dict, fmt: str, *, file: str, where: str, fallback: str) -> 
         raise DataError(f"'id' must be a string or an integer, got {type_name(value)}", file=file, record=where,
                         field="id")
     text = str(value)
-    if not text.strip():
-        raise DataError("'id' is empty" if not text else "'id' is only whitespace", file=file, record=where,
-                        field="id")
+    if blank(text):
+        said = ("'id' is empty" if not text else "'id' is only whitespace" if not text.strip()
+                else f"'id' is only whitespace or invisible characters ({visible(text)[:40]})")
+        raise DataError(said, file=file, record=where, field="id")
     if len(text) > MAX_ID_CHARS:
         raise DataError(f"'id' is {len(text):,} characters long (at most {MAX_ID_CHARS:,}): is a text in the "
                         "id column?", file=file, record=where, field="id")
@@ -101,8 +103,8 @@ def row_to_article(row: dict, fmt: str, *, file: str, index: int, where: str | N
         value = row.get(name)
         if value is not None and not isinstance(value, str):
             fail(f"{name!r} must be a string, got {type_name(value)}", name)
-        if not value or not value.strip():
-            fail(f"{name!r} is missing or empty", name)
+        if not value or blank(value):
+            fail(f"{name!r} is missing or empty (or only whitespace and invisible characters)", name)
         return value
 
     def string_list(name):
@@ -118,7 +120,7 @@ def row_to_article(row: dict, fmt: str, *, file: str, index: int, where: str | N
         if "paragraphs" in row and "body" in row:
             fail("both 'paragraphs' and 'body' are given: keep one (the other would be ignored)", "body")
         if "paragraphs" in row:
-            paragraphs = tuple(p.strip() for p in string_list("paragraphs") if p.strip())
+            paragraphs = tuple(p.strip() for p in string_list("paragraphs") if not blank(p))
             body_field = "paragraphs"
         else:
             paragraphs = split_paragraphs(need_text("body"))
@@ -139,7 +141,7 @@ def row_to_article(row: dict, fmt: str, *, file: str, index: int, where: str | N
     if title is not None and not isinstance(title, str):
         fail(f"'title' must be a string or null, got {type_name(title)}", "title")
 
-    bullets = tuple(_BULLET_MARK.sub("", b).strip() for b in bullets if b.strip())
+    bullets = tuple(b for b in (_BULLET_MARK.sub("", b).strip() for b in bullets) if not blank(b))
     bullet_field = {"records": "bullets", "cnn_dailymail": "highlights", "xsum": "summary"}[fmt]
     if not paragraphs:
         fail("article body is empty", body_field)
@@ -176,7 +178,7 @@ def parse_text(text: str, *, file: str, article_id: str) -> Article:
     i += 1
     bullets = []
     while i < len(lines) and (not lines[i].strip() or _BULLET_MARK.match(lines[i])):
-        if lines[i].strip():
+        if not blank(_BULLET_MARK.sub("", lines[i])):
             bullets.append(_BULLET_MARK.sub("", lines[i]).strip())
         i += 1
     if not bullets:

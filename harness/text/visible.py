@@ -55,6 +55,18 @@ def visible(text: str) -> str:
     return _hidden().sub(_escape, text)
 
 
+def blank(text: str) -> bool:
+    """Whether ``text`` holds no character a reader sees: only whitespace (any script's: U+3000
+    too) and the characters `visible` escapes (``"\\u200b\\u2060\\u3164"`` is blank).
+
+    Args:
+        text: any text.
+
+    Returns:
+        True when nothing in it shows.
+    """
+    return not _hidden().sub("", text).strip()
+
 
 def visible_strings(value, keep_keys=frozenset()):
     """``value`` (JSON-like data: dicts, lists, strings, numbers) with `visible` applied to every
