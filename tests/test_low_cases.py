@@ -86,3 +86,25 @@ def test_invisible_only_ids_bullets_and_bodies_are_not_text(invisible):
         row_to_article({**good, "paragraphs": [invisible]}, "records", file="f.jsonl", index=1)
     article = row_to_article({**good, "bullets": ["Eight hurt.", invisible]}, "records", file="f.jsonl", index=1)
     assert article.bullets == ("Eight hurt.",)
+
+
+def test_the_pages_clip_never_cuts_an_emoji_in_half():
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from .conftest import ROOT
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the page's clip() is tested in a browser only")
+    script = (ROOT / "harness" / "reports" / "report.js").read_text()
+    start = script.index("  const graphemes = ")
+    code = script[start:script.index("\n", script.index("  const clip = ", start))]
+    note = "a" * 58 + "👍🏽 and 🇫🇷 and e\u0301"
+    program = f"{code}\nconsole.log(JSON.stringify([clip({json.dumps(note)}, 60), clip('short', 60)]));"
+    clipped, short = json.loads(subprocess.run([node, "-e", program], capture_output=True, text=True,
+                                               check=True).stdout)
+    assert clipped == "a" * 58 + "👍🏽…" and short == "short"  # the emoji and its skin tone whole
+    assert not re.search("[\ud800-\udfff]", clipped)

@@ -19,7 +19,12 @@
   // Counts print as counts (2, not 2.000); other figures with three decimals.
   const fmt = (v) => (typeof v !== "number" || !isFinite(v) ? "–" : Number.isInteger(v) ? String(v) : v.toFixed(3));
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
-  const clip = (text, n) => (text.length > n ? text.slice(0, n - 1) + "…" : text);
+  // Cut at n characters as a reader counts them (grapheme clusters: an emoji, a flag, a letter with
+  // its accents stay whole), never inside a UTF-16 surrogate pair as String.slice would.
+  const graphemes = (text) => (typeof Intl !== "undefined" && Intl.Segmenter
+    ? Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text), (g) => g.segment)
+    : Array.from(text));
+  const clip = (text, n) => { const g = graphemes(text); return g.length > n ? g.slice(0, n - 1).join("") + "…" : text; };
   const say = (text) => { $("status").textContent = text; };
 
   // Metric metadata comes from the metrics themselves (results.json metric_info): display name,
