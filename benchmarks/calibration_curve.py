@@ -1,7 +1,8 @@
 """How many labels does ``harness calibrate`` need? The learning curve, and the no-label check's table.
 
 Usage: .venv/bin/python benchmarks/calibration_curve.py [--data-dir ../shared/data] [--draws 20]
-       [--prior N] [--drift] [--baseline runs/baselines/default.json]
+       [--prior N] [--base held-out|shipped] [--split-none] [--drift [--human]]
+       [--baseline runs/baselines/default.json]
 
 Reads each labelled set's scores of the four scorers from the meta-eval's cache (runs/.cache/meta_eval,
 written by the lodo command in docs/meta-eval-consistency.md; missing entries are computed, 12-16
@@ -61,11 +62,34 @@ def score_table(metrics: dict, datasets: list, cache_dir: str) -> dict:
     return table
 
 
+def human_summaries(data_dir: Path) -> dict:
+    """Label -> ConsistencyExamples of human (or human-approved) summaries, read in place: SummEval's
+    first reference of each article (the original CNN/DM highlights) and, per XSumFaith article, its
+    first summary judged consistent."""
+    from harness.meta_eval.consistency_data import ConsistencyExample
+
+    highlights, seen = [], set()
+    for line in (data_dir / "summeval" / "summeval.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if row["doc_id"] not in seen:
+            seen.add(row["doc_id"])
+            highlights.append(ConsistencyExample(row["doc_id"], row["article"], row["references"][0]))
+    xsum, seen = [], set()
+    for line in (data_dir / "summac" / "xsumfaith_test.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if row["label"] == 1 and row["bbcid"] not in seen:
+            seen.add(row["bbcid"])
+            xsum.append(ConsistencyExample(str(row["bbcid"]), row["document"], row["claim"]))
+    return {"SummEval human highlights (CNN/DM), as a bullets run": highlights,
+            "XSumFaith summaries judged consistent, one per article": xsum}
+
+
 def main() -> int:
     from harness.calibration import curve, drift
     from harness.calibration.file import read_calibration
     from harness.config import load_metric
     from harness.meta_eval import transfer
+    from harness.meta_eval.consistency import scorer_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
@@ -79,6 +103,10 @@ def main() -> int:
                              "shipped procedure chooses with the set left out (default: what a user gets on data "
                              "it never saw), or the shipped file itself (chosen with the set in: optimistic)")
     parser.add_argument("--drift", action="store_true", help="print the no-label check's table instead")
+    parser.add_argument("--human", action="store_true",
+                        help="--drift: also human-written or human-approved summaries, scored here (2 minutes): "
+                             "SummEval's original CNN/DM highlights (one per article) and one XSumFaith summary "
+                             "judged consistent per article, as a bullets run would hold them")
     parser.add_argument("--split-none", action="store_true",
                         help="print each scorer's balanced accuracy on every whole set at the shipped summary "
                              "threshold and at the flag threshold (what meta-eval --split none used to apply)")
@@ -104,6 +132,13 @@ def main() -> int:
                         by_scorer[n] = drift.check(values, references[n])
                 if by_scorer:
                     rows[f"default sweep: {run['label']}"] = by_scorer
+        if options.human:
+            for label, examples in human_summaries(Path(options.data_dir)).items():
+                by_scorer = {}
+                for n in (n for n in names if n != "consistency_lemmas"):  # the default metrics' scorers
+                    summary, _ = scorer_outputs(metrics[n], examples)
+                    by_scorer[n] = drift.check(summary, references[n])
+                rows[label] = by_scorer
         print(f"Position of each set's median summary score among the other sets' summaries (median over them); "
               f"the rule fires below {100 * drift.CUT:.0f}% (n >= {drift.MIN_SUMMARIES}):\n")
         print(curve.render_drift(rows, names))
