@@ -101,6 +101,7 @@ def _main(argv: list[str]) -> int:
         rest = widen_system_overrides(rest)  # a mixed sweep's setting that only some of its systems have
         app.check_launcher(rest)  # a missing launcher plugin: our error naming the extra, before Hydra's
         check_run_dir_override(rest)  # the run directory: a read-only one, or a file
+        check_not_finished(rest)  # a finished run's directory: Hydra would append to its app.log
         check_run_overrides(rest)  # each job's config composed and checked (types, ranges, unset values)
         sys.argv = ["harness run", *rest]
         app.main()
@@ -131,6 +132,20 @@ def _main(argv: list[str]) -> int:
         return train_checker(rest)
     print(USAGE, file=sys.stderr)
     return 2
+
+
+def check_not_finished(args: list[str]) -> None:
+    """A single run's ``hydra.run.dir`` that holds a finished run: its FinishedRunError, before Hydra
+    opens app.log there (a sweep skips its finished jobs instead)."""
+    from pathlib import Path
+
+    from harness.run_dir import finished_run_error
+
+    if "-m" in args or "--multirun" in args:
+        return
+    given = [a.split("=", 1)[1].strip("'\"") for a in args if a.split("=", 1)[0].lstrip("+~") == "hydra.run.dir"]
+    if given and "${" not in given[-1] and (error := finished_run_error(Path(given[-1]))) is not None:
+        raise error
 
 
 def validate(args: list[str]) -> int:

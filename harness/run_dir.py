@@ -72,13 +72,22 @@ def check_run_dir(directory: Path) -> None:
     and refuse a directory that holds a finished run."""
     directory = Path(directory)
     _lock(directory, wait=False)
-    results = finished_run(directory)
-    if results is not None:
+    error = finished_run_error(directory)
+    if error is not None:
         release(directory)
-        raise FinishedRunError(
-            f"{directory} already holds a finished run ({_name(results)}); a finished run is never overwritten. "
-            "Run again in a new directory: hydra.run.dir=PATH, or leave hydra.run.dir out for a new one.",
-            directory, results)
+        raise error
+
+
+def finished_run_error(directory: Path) -> FinishedRunError | None:
+    """The error refusing ``directory`` when it holds a finished run (None when it holds none);
+    ``harness run`` raises it before Hydra starts too, so not even app.log is touched."""
+    results = finished_run(directory)
+    if results is None:
+        return None
+    return FinishedRunError(
+        f"{directory} already holds a finished run ({_name(results)}); a finished run is never overwritten. "
+        "Run again in a new directory: hydra.run.dir=PATH, or leave hydra.run.dir out for a new one.",
+        Path(directory), results)
 
 
 def publish_results(directory: Path, results: dict) -> None:

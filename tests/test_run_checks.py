@@ -62,3 +62,17 @@ def test_a_single_run_is_one_composed_config_and_hydra_flags_are_left_to_hydra()
 def test_a_sweep_value_without_m_is_refused_in_one_line():
     with pytest.raises(ConfigError, match=r"^Ambiguous value for argument 'system=lead3,bullets' 1\. .*--multirun"):
         check_run_overrides(["system=lead3,bullets"])
+
+
+def test_a_finished_run_s_directory_is_refused_before_hydra_touches_its_app_log(tmp_path):
+    from harness.run import run
+
+    from .helpers.configs import config
+
+    finished = tmp_path / "finished"
+    run(config("system=lead3", "metrics=[rouge]", f"cache_dir={tmp_path / 'cache'}"), finished)
+    before = {p.name: p.stat().st_mtime_ns for p in finished.iterdir()}
+    done = harness("run", "system=lead3", "metrics=[rouge]", f"hydra.run.dir={finished}", cache_dir=tmp_path / "cache",
+                   timeout=120)
+    one_line(done.returncode, done.stderr, f"{finished} already holds a finished run (lead-3)")
+    assert {p.name: p.stat().st_mtime_ns for p in finished.iterdir()} == before  # no app.log, nothing rewritten
