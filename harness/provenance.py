@@ -46,7 +46,22 @@ def git_state(root: Path = PROJECT_ROOT) -> dict:
 
 
 def machine() -> dict:
-    return {"platform": platform.platform(), "processor": platform.machine(), "cpu_count": os.cpu_count()}
+    return {"platform": platform.platform(), "processor": platform.machine(), "cpu_count": os.cpu_count(),
+            "cpu": cpu_model()}
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """The CPU's model name (Linux's /proc/cpuinfo; None elsewhere): a model's bfloat16 summaries
+    depend on the CPU's kernels (an Intel Xeon and an AMD EPYC wrote different ones), so the gate
+    says when a baseline and a candidate were generated on different CPUs."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
 
 
 def text_sha256(text: str) -> str:

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from harness.cli import main as harness_main
-from harness.gate import articles_needed, compare, sampling_warnings
+from harness.gate import articles_needed, compare, machine_warnings, sampling_warnings
+from harness.provenance import cpu_model
 from harness.results import Run
 from harness.run import run
 
@@ -244,3 +245,23 @@ def test_sampling_without_seed_warns():
     assert sampling_warnings(candidate) == ["m: sampled without a fixed seed; its scores are not reproducible"]
     candidate.results["provenance"]["system_identity"]["decoding"]["seed"] = 3
     assert sampling_warnings(candidate) == []
+
+
+def test_a_model_generated_on_another_cpu_is_said():
+    def side(cpu, decoding=None):
+        return Run(name="m", label="m", key=(), setup="s", results={"provenance": {
+            "machine": {"cpu": cpu}, "system_identity": {"decoding": decoding} if decoding else {"kind": "lead"}}})
+
+    greedy = {"do_sample": False}
+    [warning] = machine_warnings(side("AMD EPYC", greedy), side("Intel(R) Xeon(R) Platinum 8581C CPU", greedy))
+    assert warning.startswith("m: the baseline's summaries were generated on 'AMD EPYC', the candidate's on 'Intel")
+    assert machine_warnings(side("AMD EPYC", greedy), side("AMD EPYC", greedy)) == []
+    assert machine_warnings(side("AMD EPYC"), side("Intel Xeon")) == []  # lead-3: no model, no CPU dependence
+    assert machine_warnings(side(None, greedy), side("Intel Xeon", greedy)) == []  # a baseline without its CPU
+
+
+def test_cpu_model_reads_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    assert cpu_model(str(info)) == "AMD EPYC 7B13"
+    assert cpu_model(str(tmp_path / "missing")) is None
