@@ -108,3 +108,24 @@ def test_the_pages_clip_never_cuts_an_emoji_in_half():
                                                check=True).stdout)
     assert clipped == "a" * 58 + "👍🏽…" and short == "short"  # the emoji and its skin tone whole
     assert not re.search("[\ud800-\udfff]", clipped)
+
+
+def test_a_baseline_with_two_runs_of_one_setup_is_refused_in_either_order(tmp_path, capsys, four_articles):
+    import shutil
+
+    from harness.run import run
+
+    from .conftest import SEED_FILE
+    from .helpers.configs import config
+    from .test_gate import gate
+
+    for name, data in (("four", four_articles), ("seed", SEED_FILE)):  # one setup (lead-3), two article sets
+        run(config("system=lead3", f"data.path={data}", f"cache_dir={tmp_path / 'cache'}", "metrics=[rouge]"),
+            tmp_path / name)
+    for order in (("four", "seed"), ("seed", "four")):
+        base = tmp_path / f"base-{order[0]}"
+        for i, name in enumerate(order):
+            shutil.copytree(tmp_path / name, base / str(i))
+        code, _, err = gate(capsys, "--baseline", base, "--candidate", tmp_path / "four", "--metric",
+                            "rouge/rouge1_f:0.02")
+        assert code == 2 and "2 baseline runs have the setup of" in err and "one run per setup" in err
