@@ -2,6 +2,7 @@
 `harness.evaluate` (one run, its results as the typed model), in a fresh interpreter."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ from .helpers.timing import scaled_timeout
 def python(code: str, cwd, tmp_path) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter in ``cwd`` (no test's resolvers registered, no conftest)."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
-           "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+           "HARNESS_CACHE_DIR": str(tmp_path / "cache"),
+           **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {})}
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=scaled_timeout(120))
 
