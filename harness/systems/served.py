@@ -222,14 +222,14 @@ class Endpoint:
                            f"{error.detail}", error.status)
 
     def post(self, path: str, body: dict, doing: str) -> dict:
-        cap = answer_byte_cap(body.get("max_tokens"), self.max_answer_bytes)
+        cap = answer_byte_cap(body.get("max_tokens", body.get("max_completion_tokens")), self.max_answer_bytes)
         try:
             return self.client.post(path, {"model": self.model, **body}, max_bytes=cap)
         except RedirectRefused as e:
             raise ServerError(f"{e} ({self.setting}.base_url; {doing})", e.status) from None
         except AnswerTooLarge as e:
             derived = ("set" if self.max_answer_bytes is not None
-                       else f"derived from max_tokens={body.get('max_tokens')}")
+                       else f"derived from max_tokens={body.get('max_tokens', body.get('max_completion_tokens'))}")
             raise ServerError(f"{e} ({doing}; {self.setting}.max_answer_bytes={cap}, {derived}). If answers this "
                               f"long are meant, raise {self.setting}.max_answer_bytes") from None
         except ServerUnreachable as e:
@@ -323,24 +323,42 @@ def unsent_warnings(decoding: Decoding, server: str | None, repetition_penalty_p
     return []
 
 
-def request_params(decoding: Decoding, repetition_penalty_param: str | None, repetition_penalty_offset: float = 0.0
-                   ) -> dict:
+def request_params(decoding: Decoding, repetition_penalty_param: str | None, repetition_penalty_offset: float = 0.0,
+                   *, server: str | None = None, endpoint: str = "chat") -> dict:
     """The sampling fields of a completions request for ``decoding``; refuses what the API lacks.
     The repetition penalty goes as ``repetition_penalty_param`` = penalty + offset, and not at all
-    when that is None (``unsent_warnings`` says so)."""
+    when that is None (``unsent_warnings`` says so). Each server's API as its documentation names it:
+
+    - ``openai`` chat: ``max_completion_tokens`` (OpenAI's API reference, Chat Completions, 2024-09 on:
+      ``max_tokens`` is deprecated and refused by its reasoning models); its legacy ``/completions``
+      keeps ``max_tokens``;
+    - ``tgi``: no ``top_p`` of 1.0 (TGI's router validates 0 < top_p < 1, ``router/src/validation.rs``;
+      1.0 is no nucleus filter, so it is left out); greedy is ``temperature: 0``, which TGI's chat
+      route takes as greedy since v2.0.2 (huggingface/text-generation-inference#1749);
+    - the others (vLLM, llama.cpp's server, Ollama): OpenAI's original fields.
+    """
     if decoding.num_beams > 1 or decoding.no_repeat_ngram_size:
         raise ConfigError(f"decoding {decoding.name!r}: served models take no beam search and no "
                           "no_repeat_ngram_size (the OpenAI API has neither); use decoding=greedy or decoding=sampling")
-    params: dict = {"max_tokens": decoding.max_new_tokens}
+    limit = "max_completion_tokens" if server == "openai" and endpoint == "chat" else "max_tokens"
+    params: dict = {limit: decoding.max_new_tokens}
     if decoding.do_sample:
         params.update(temperature=decoding.temperature, top_p=decoding.top_p)
         if decoding.seed is not None:
             params["seed"] = decoding.seed
     else:
         params.update(temperature=0.0, top_p=1.0)
+    if server == "tgi" and params["top_p"] >= 1.0:
+        del params["top_p"]
     if repetition_penalty_param:  # sent even at 1.0: llama.cpp's server defaults to 1.1
         params[repetition_penalty_param] = round(decoding.repetition_penalty + repetition_penalty_offset, 9)
     return params
+
+
+# Request fields the harness sets itself: system.extra_body may not replace them (the run would record
+# values the server never got).
+OWN_FIELDS = frozenset({"model", "messages", "prompt", "stream", "n", "max_tokens", "max_completion_tokens",
+                        "temperature", "top_p", "seed"})
 
 
 class OpenAICompatible(System):
@@ -383,9 +401,17 @@ class OpenAICompatible(System):
         if not isinstance(extra_body or {}, dict):
             raise ConfigError(f"system.extra_body must be a mapping of request fields, got {extra_body!r}")
         self.extra_body = dict(extra_body or {})
+        clashes = sorted(set(self.extra_body) & (OWN_FIELDS | {repetition_penalty_param} - {None}))
+        if clashes:
+            raise ConfigError(f"system.extra_body sets {', '.join(clashes)}, which the harness sets itself (the run "
+                              "would record values the server never got): use the decoding preset (decoding.*) or "
+                              "system.* instead")
 
     def identity(self, prompt: PromptTemplate, decoding: Decoding) -> dict:
-        return {"kind": "served", **self.endpoint.fingerprint(), "revision": self.revision, "endpoint": self.kind,
+        # Which server answers is part of what picks the weights: two kinds serving one model name (an
+        # Ollama and a hosted API) are two systems, never one cache entry.
+        return {"kind": "served", **self.endpoint.fingerprint(), "server": self.server,
+                "base_url": self.endpoint.base_url, "revision": self.revision, "endpoint": self.kind,
                 "max_input_chars": self.max_input_chars, "prompt": prompt.template, "decoding": decoding.identity(),
                 "request": self._params(decoding)}
 
@@ -395,8 +421,8 @@ class OpenAICompatible(System):
             if warning not in self._warned:
                 self._warned.add(warning)
                 log.warning("%s", warning)
-        return {**request_params(decoding, self.repetition_penalty_param, self.repetition_penalty_offset),
-                **self.extra_body}
+        return {**request_params(decoding, self.repetition_penalty_param, self.repetition_penalty_offset,
+                                 server=self.server, endpoint=self.kind), **self.extra_body}
 
     def summarize(self, article: Article, prompt: PromptTemplate, decoding: Decoding) -> Generation:
         return self.summarize_batch([article], prompt, decoding)[0]
@@ -436,7 +462,7 @@ class OpenAICompatible(System):
             log.warning("article %s: the server's answer held the API key ($%s) in %s: stored with it replaced by "
                         "[redacted]; a server that repeats the key is not to be trusted with it", article.id,
                         self.endpoint.api_key_env, ", ".join(got.key_redacted))
-        text, answer_cut = cut_answer(got.text, params.get("max_tokens"))
+        text, answer_cut = cut_answer(got.text, params.get("max_tokens", params.get("max_completion_tokens")))
         if answer_cut:
             log.warning("article %s: the server answered %d characters for max_tokens=%s (at most %d per token "
                         "expected): cut to %d; it does not honour max_tokens", article.id, len(got.text),
