@@ -628,11 +628,13 @@ def _check_meta_eval_outputs(options) -> None:
     from harness.errors import ConfigError
     from harness.outputs import check_writable
 
-    inputs = {}
+    inputs, data = {}, []
     for option in ("data", "dev", "marks"):
         given = getattr(options, option, None) or []
         for path in given if isinstance(given, list) else [given]:
             inputs.setdefault(Path(path).expanduser().resolve(), f"--{option} {path}")
+            if option == "data":
+                data.append((Path(path).expanduser().resolve(), f"--data {path}"))
     outputs = [(Path(options.out) / name, "--out") for name in ("meta_eval.json", "meta_eval.md")
                if options.out]
     outputs += [(Path(getattr(options, option)), f"--{option.replace('_', '-')}")
@@ -641,6 +643,19 @@ def _check_meta_eval_outputs(options) -> None:
         if path.expanduser().resolve() in inputs:
             raise ConfigError(f"{option} {path} would overwrite {inputs[path.expanduser().resolve()]}, one of this "
                               "command's own inputs: write it elsewhere (nothing was read or written)")
+    cache = getattr(options, "cache_dir", None)
+    if cache and Path(cache).exists() and not Path(cache).is_dir():
+        raise ConfigError(f"--cache-dir {cache} is a file, not a directory: give a directory for the score cache")
+    seen: dict[str, str] = {}
+    for path, given in data:  # the same labelled data twice: lodo would test on its own twin
+        if path.is_file():
+            import hashlib
+
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest in seen:
+                raise ConfigError(f"{seen[digest]} and {given} hold the same data (SHA-256 {digest[:12]}): give each "
+                                  "data set once (with --split lodo one would be tested on its own copy)")
+            seen[digest] = given
     if options.out:
         check_writable(options.out, "--out")
     for option in ("save_composite", "save_calibration"):

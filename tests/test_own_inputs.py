@@ -25,3 +25,21 @@ def test_meta_eval_refuses_to_write_over_one_of_its_own_inputs(tmp_path, args, o
     assert f"{option} " in done.stderr and "one of this command's own inputs" in done.stderr
     for path in (files["a"], files["b"], files["d"] / "meta_eval.json"):
         assert path.read_text() == "labelled data\n"
+
+
+def test_the_same_data_twice_and_a_cache_dir_that_is_a_file_are_one_line_each(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "copy.jsonl"
+    a.write_text("labelled data\n")
+    b.write_text("labelled data\n")
+    done = harness("meta-eval", "--split", "lodo", "--data", str(a), str(b), cache_dir=tmp_path / "cache", timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"--data {a} and --data {b} hold the same data" in done.stderr
+    done = harness("meta-eval", "--split", "lodo", "--data", str(a), str(a), cache_dir=tmp_path / "cache", timeout=120)
+    assert done.returncode == 2 and f"--data {a} and --data {a} hold the same data" in done.stderr
+    (tmp_path / "file").write_text("")
+    c = tmp_path / "c.jsonl"
+    c.write_text("other data\n")
+    done = harness("meta-eval", "--split", "lodo", "--data", str(a), str(c), "--cache-dir", str(tmp_path / "file"),
+                   cache_dir=tmp_path / "cache", timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"--cache-dir {tmp_path / 'file'} is a file, not a directory" in done.stderr
