@@ -114,6 +114,8 @@ def check_run_dir_override(args: list[str]) -> None:
             value = given.strip()
             if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
+    if value.startswith("${abs_path:") and value.endswith("}"):  # made absolute where it starts: the same place
+        value = value[len("${abs_path:"):-1]
     static = value.split("${")[0]
     base = Path(static if "${" not in value else static.rpartition("/")[0] or ".")
     existing = deepest_existing(base)
