@@ -287,6 +287,20 @@ def sampling_warnings(cand: Run) -> list[str]:
     return []
 
 
+def machine_warnings(base: Run, cand: Run) -> list[str]:
+    """A model's summaries generated on two kinds of CPU (each run records its CPU's model name):
+    bfloat16 kernels differ by CPU, so part of a difference may be the machine's, not the model's.
+    Nothing for a system that uses no model (its summaries do not depend on the CPU) or a run that
+    recorded no CPU."""
+    cpus = [run.results.get("provenance", {}).get("machine", {}).get("cpu") for run in (base, cand)]
+    uses_model = bool(cand.results.get("provenance", {}).get("system_identity", {}).get("decoding"))
+    if uses_model and all(cpus) and cpus[0] != cpus[1]:
+        return [f"{cand.label}: the baseline's summaries were generated on {cpus[0]!r}, the candidate's on "
+                f"{cpus[1]!r}; a model's bfloat16 summaries differ by CPU, so part of any difference may be the "
+                "machine's: write the baseline on the kind of machine the gate runs on"]
+    return []
+
+
 def calibration_name(run: Run) -> str:
     """A run's calibration as the gate names it: ``shipped`` (also for runs from before calibrations
     were recorded: their thresholds were the shipped ones), else its name and SHA-256."""
@@ -336,7 +350,7 @@ def run_gate(baseline_path, candidate_path, tolerances: dict[str, float], config
                            n_resamples=config["n_resamples"], seed=config["seed"])
         report["comparisons"].append({"baseline_run": base.label, "candidate_run": cand.label,
                                       "n_articles": cand.n_articles, "metrics": verdicts})
-        report["warnings"] += sampling_warnings(cand)
+        report["warnings"] += sampling_warnings(cand) + machine_warnings(base, cand)
     report["warnings"] += size_warnings(report["comparisons"], config["confidence"])
     report["warnings"] += [f"not gated (no candidate run): {label}" for label in report["skipped"]]
     report["warnings"] += [f"not gated (no baseline run): {label}" for label in report["not_in_baseline"]]
