@@ -45,8 +45,8 @@ class TrainConfig:
     labelled: int = 3000
     max_length: int = 128
     batch_size: int = 16
-    epochs: int = 1
-    lr: float = 2.0e-3
+    epochs: int = 2
+    lr: float = 5.0e-4
     warmup: float = 0.06
     rank: int = 16
     alpha: float = 32.0
