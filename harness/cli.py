@@ -528,6 +528,9 @@ def meta_eval(args: list[str]) -> int:
                 _, dev_examples = read_consistency(options.dev, fmt)
                 examples = ([replace(e, cut="val") for e in dev_examples[:options.limit]]
                             + [replace(e, cut="test") for e in examples])
+            from harness.meta_eval.consistency_data import check_measurable
+
+            check_measurable(examples, str(options.marks or options.data))
             split = consistency.make_split(examples, split_mode, options.seed)
             names = (options.metrics or "consistency_embedding,consistency_entity").split(",")
             outputs: dict = {}

@@ -58,3 +58,16 @@ def test_dev_file_in_latin1_is_named_too(tmp_path, capsys):
     dev = _lines(tmp_path / "dev.jsonl", SUMMAC, encoding="latin-1")
     code, _, err = call(capsys, "meta-eval", "--data", data, "--dev", dev, "--metrics", "consistency_entity")
     one_line(code, err, "not UTF-8 text", "at line 1", f"(file '{dev}')")
+
+
+@pytest.mark.parametrize("split", ["half", "none"])
+@pytest.mark.parametrize("records, message", [
+    (SUMMAC[:1], "1 example(s): agreement with people needs at least 2, of both labels"),
+    ([SUMMAC[0], {**SUMMAC[0], "claim": "They arrived."}], "every labelled example is consistent (label 1)"),
+    ([SUMMAC[1], {**SUMMAC[1], "claim": "None came."}], "every labelled example is inconsistent (label 0)"),
+])
+def test_meta_eval_refuses_data_no_agreement_can_be_measured_on(tmp_path, capsys, split, records, message):
+    """A one-row or one-class file said "All-NaN slice encountered"; now one line naming the file."""
+    data = _lines(tmp_path / "d.jsonl", records)
+    code, out, err = call(capsys, "meta-eval", "--data", data, "--metrics", "consistency_entity", "--split", split)
+    one_line(code, err, message, str(data))

@@ -172,6 +172,24 @@ def _summeval(record, path, number) -> ConsistencyExample:
 READERS = {"qags": _qags, "summac": _summac, "summeval": _summeval}
 
 
+def check_measurable(examples, source: str) -> None:
+    """Refuse examples no agreement can be measured on, in one line naming ``source``: fewer than two,
+    or labels of one kind only (ROC AUC and balanced accuracy need both; numpy said "All-NaN slice
+    encountered"). Graded-only examples (no labels) pass: their correlations need only two.
+
+    Raises:
+        DataError: naming the source and what it lacks.
+    """
+    if len(examples) < 2:
+        raise DataError(f"{len(examples)} example(s): agreement with people needs at least 2, of both labels",
+                        file=source)
+    labels = {e.label for e in examples if e.label is not None}
+    if len(labels) == 1:
+        kind = "consistent (label 1)" if labels == {1} else "inconsistent (label 0)"
+        raise DataError(f"every labelled example is {kind}: ROC AUC and balanced accuracy need both labels",
+                        file=source)
+
+
 def read_consistency(path: str | Path, fmt: str | None = None) -> tuple[str, list[ConsistencyExample]]:
     """(format, examples) of an annotated file; the format is detected from the first record when not given."""
     records = read_records(path)
