@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from harness.config_check import sweep_jobs
 from harness.reports.compare import write_comparison
 from harness.reports.leaderboard import write_leaderboard
+from harness.run_dir import busy
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,10 @@ def missing_jobs(config: DictConfig, sweep_dir: Path) -> list[str]:
     if not sweeper.endswith("BasicSweeper") or config.hydra.sweep._get_node("subdir")._value() != "${hydra.job.num}":
         return []
     jobs = sweep_jobs(list(config.hydra.overrides.task))
+    # A job another process is running now (a second sweep into this directory) is its, not missing.
     return [f"job {num} ({' '.join(overrides) or 'no overrides'}): no results.json in {sweep_dir / str(num)}"
-            for num, overrides in enumerate(jobs) if not (sweep_dir / str(num) / "results.json").is_file()]
+            for num, overrides in enumerate(jobs)
+            if not (sweep_dir / str(num) / "results.json").is_file() and not busy(sweep_dir / str(num))]
 
 
 class LeaderboardCallback(Callback):

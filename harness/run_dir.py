@@ -115,6 +115,20 @@ def release(directory: Path) -> None:
         lock.release()
 
 
+def busy(directory: Path) -> bool:
+    """Whether another process holds the directory's lock now (it is running there)."""
+    path = Path(directory) / LOCK_NAME
+    if not path.exists() or Path(directory).resolve() in _held:
+        return False
+    probe = FileLock(path, blocking=False, thread_local=False)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
 def _lock(directory: Path, *, wait: bool) -> None:
     key = directory.resolve()
     if key in _held:  # this process holds it already (check_run_dir, then publish_results)

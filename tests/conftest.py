@@ -116,3 +116,17 @@ def tiny_nli_dir(tmp_path_factory) -> Path:
     BertForSequenceClassification(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_keys():
+    """Each test starts with no API key registered for redaction: a key an earlier test's client
+    registered (process-wide, as a run's are) would redact its pieces from later tests' messages
+    (a key holding "test-7" redacted it from a pytest path)."""
+    yield
+    from harness import http_client
+    from harness.key_forms import KeyIndex
+
+    with http_client._secrets_lock:
+        http_client._secrets.clear()
+        http_client._index = KeyIndex()

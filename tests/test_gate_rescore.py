@@ -33,6 +33,7 @@ def runs(tmp_path_factory, four_articles):
     src = root / "src"
     for part in ("harness", "conf", "references"):
         shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src)  # a checkout: conf/ beside pyproject.toml (harness.config.project_root)
     rouge = src / "harness" / "metrics" / "rouge.py"
     source = rouge.read_text()
     assert OLD_ROUGE in source

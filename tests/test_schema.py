@@ -91,7 +91,11 @@ def test_a_score_that_is_not_a_finite_number_is_named(runs, tmp_path, capsys, co
 def test_the_bound_and_null_are_scores(runs, tmp_path):
     """A score of exactly ±MAX_SCORE is read (and summed without overflow); null is a metric that did
     not apply (left out of the mean, like before); an undeclared detail that is not a number is kept."""
-    edge = variant(runs, tmp_path, scores=lambda t: score_token(f"{MAX_SCORE!r}")(t).replace(
+    def stats(data):  # results.json agreeing with the changed scores (a contradiction is refused on read)
+        data["metric_stats"][METRIC].update(mean=MAX_SCORE)
+        data["metric_stats"].pop("rouge/rouge1_f", None)
+
+    edge = variant(runs, tmp_path, results=stats, scores=lambda t: score_token(f"{MAX_SCORE!r}")(t).replace(
         '"rouge/rouge1_f": ', '"rouge/rouge1_f": null, "x": '))
     (run_,) = load_runs([edge]).runs
     assert run_.mean(METRIC) == MAX_SCORE and run_.mean("rouge/rouge1_f") is None
