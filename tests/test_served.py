@@ -46,6 +46,7 @@ from harness.systems.served import (
 )
 
 from .conftest import ROOT, SEED_FILE, scaled_timeout
+from .helpers.served_stub import RecordingServer
 
 KEY_ENV = "HARNESS_TEST_SERVED_KEY"
 KEY = "sk-test-7f3a9c2e51d84b06"  # the server requires it; no file a run writes may contain it
@@ -536,47 +537,6 @@ def test_meta_eval_runs_the_served_judge_from_the_environment(server, tmp_path):
 
 
 # --- server presets (conf/server/), labels, served and in-process systems in one sweep ---------
-
-class RecordingServer:
-    """A stdlib OpenAI-compatible server on 127.0.0.1 listing ``ids`` at GET /v1/models and answering
-    every chat completion with one bullet; ``bodies`` holds each request body it received."""
-
-    def __init__(self, ids=(ALIAS,)):
-        bodies = self.bodies = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format, *args):  # noqa: A002
-                pass
-
-            def _answer(self, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                self._answer({"object": "list", "data": [{"id": i, "object": "model", "owned_by": "me"} for i in ids]})
-
-            def do_POST(self):  # noqa: N802
-                bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
-                self._answer({"model": bodies[-1]["model"], "choices": [
-                    {"message": {"role": "assistant", "content": "- Protests over fuel prices."},
-                     "finish_reason": "stop"}], "usage": {"prompt_tokens": 100, "completion_tokens": 6}})
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
-
-    def __enter__(self) -> RecordingServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-
 
 def _compose(*overrides):
     from hydra import compose, initialize_config_dir

@@ -12,9 +12,6 @@ Documents the fields were checked against (2026-12):
 
 from __future__ import annotations
 
-import json
-from http.server import BaseHTTPRequestHandler
-
 import pytest
 
 from harness.config import build, compose
@@ -22,43 +19,12 @@ from harness.data.article import Article
 from harness.errors import ConfigError
 from harness.systems.served import OpenAICompatible
 
-from .helpers.hostile_servers import _Server
+from .helpers.served_stub import RecordingServer
 
 ARTICLE = Article(id="a1", title="Storm", paragraphs=("A storm hit the coast on Monday.",), bullets=("A storm hit.",))
 
 
-class BodyServer(_Server):
-    """Serves ``m`` and keeps every POST body."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format, *args):  # noqa: A002
-                pass
-
-            def _send(self, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                self._send({"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "me"}]})
-
-            def do_POST(self):  # noqa: N802
-                server.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self._send({"id": "x", "object": "chat.completion", "model": "m", "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "A storm."}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 9, "completion_tokens": 3}})
-
-        super().__init__(Handler)
-
-
-def request_body(preset: str, decoding: str, url: str, server: BodyServer, monkeypatch, **settings) -> dict:
+def request_body(preset: str, decoding: str, url: str, server: RecordingServer, monkeypatch, **settings) -> dict:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
     cfg = compose(["system=openai_compatible", f"+server={preset}", f"server.base_url={url}", "server.model=m",
                    f"decoding={decoding}", *[f"system.{k}={v}" for k, v in settings.items()]])
@@ -80,7 +46,7 @@ def request_body(preset: str, decoding: str, url: str, server: BodyServer, monke
      {"max_tokens": 128, "temperature": 0.7, "top_p": 0.9}),
 ])
 def test_each_preset_sends_its_servers_field_names(preset, greedy, sampling, monkeypatch):
-    with BodyServer() as server:
+    with RecordingServer(ids=("m",)) as server:
         for decoding, expected in (("greedy", greedy), ("sampling", sampling)):
             body = request_body(preset, decoding, server.url, server, monkeypatch)
             sent = {k: body[k] for k in ("max_tokens", "max_completion_tokens", "temperature", "top_p") if k in body}
