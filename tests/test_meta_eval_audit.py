@@ -301,9 +301,12 @@ def test_the_shipped_composite_loads_with_its_conf():
 
 
 def test_save_composite_refuses_when_nothing_was_fitted(tmp_path, capsys):
-    """One article: its seeded dev half is empty, so no composite is fitted, and no null file is written."""
+    """One article: its seeded dev half is empty, so no composite is fitted, and no null file is written.
+    (Two summaries of both labels: fewer, or one label, is refused before any scoring.)"""
     path = _write(tmp_path / "s.jsonl", [{"document": "Eight officers were hurt.", "claim": "Eight were hurt.",
-                                          "label": 1}])
+                                          "label": 1},
+                                         {"document": "Eight officers were hurt.", "claim": "Nine were hurt.",
+                                          "label": 0}])
     saved = tmp_path / "c.json"
     code = meta_eval(["--data", str(path), "--metrics", "consistency_entity,consistency_embedding",
                       "--n-resamples", "10", "--save-composite", str(saved)])
