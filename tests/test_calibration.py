@@ -179,14 +179,7 @@ def test_split_none_judges_multi_sentence_summaries_at_the_summary_threshold(tmp
     them."""
     from harness.cli import main
 
-    rows = []
-    for i in range(6):
-        article = (f"Report {i}. Kazakh officials said eight police officers were killed in Almaty. "
-                   "The attack began on Monday.")
-        for number, label in (("eight", 1), ("nine", 0)):
-            rows.append({"document": article, "label": label,
-                         "claim": f"Kazakh officials spoke. Police in Almaty said {number} officers were killed. "
-                                  "It began on Monday."})
+    rows = _cnndm_like_rows()
     data = tmp_path / "cnndm_like.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     code = main(["meta-eval", "--data", str(data), "--metrics", "consistency_entity", "--split", "none",
