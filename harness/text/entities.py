@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from harness.text.numbers import _NUMERIC_DATE, parse_dates, parse_number, split_qualifier
+from harness.text.numbers import _NUMERIC_DATE, parse_dates, parse_number, scale_suffix, split_qualifier
 from harness.text.sentences import MAX_PIECE, SPACY_MODEL
 
 NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
@@ -108,6 +108,9 @@ def mentions(text: str) -> tuple[Mention, ...]:
         elif ent.label_ in NUMBER_LABELS:
             qualifier, rest = split_qualifier(ent.text)
             value = parse_number(rest)
+            if value is not None and ent.text.lower() == rest:  # "£200m": the NER span is "200"
+                value *= scale_suffix(text[max(0, ent.start_char - 2):ent.start_char],
+                                      text[ent.end_char:ent.end_char + 5])
             if value is not None:
                 out.append(Mention(ent.text, ent.label_, "number", ent.start_char, ent.end_char, value, qualifier))
         elif normalise_name(ent.text):
@@ -136,6 +139,8 @@ def article_index(text: str) -> dict:
             if token.like_num and not _inside(spans, offset + token.idx):
                 value = parse_number(token.text)
                 if value is not None:
+                    value *= scale_suffix(piece[max(0, token.idx - 2):token.idx],
+                                          piece[token.idx + len(token.text):token.idx + len(token.text) + 5])
                     numbers.setdefault(value, set()).add(None)
     dates = set(parse_dates(text))
     for m in mentions(text):

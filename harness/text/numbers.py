@@ -1,5 +1,6 @@
 """Numbers, quantities and dates in text, normalised so that "eight" = 8, "1,200" = 1200,
-"3.5 million" = 3500000 and "05/01/2022" = "January 5, 2022", with the qualifier kept apart
+"2.5 million" = 2500000 = "2,500,000", "£200million" = "£200m" and "05/01/2022" = "January 5, 2022",
+with the qualifier kept apart
 ("over 300" is 300 with qualifier ">", "nearly 300" is 300 with "~")."""
 
 from __future__ import annotations
@@ -65,9 +66,30 @@ def _words_value(words: list[str]) -> float | None:
     return total + current if seen else None
 
 
+# Newsroom abbreviations of a scale: "£200m", "$3bn", "€5.5mn". Bare "m" and "k" are also metres
+# and thousands of anything, so they scale a number only where a currency sign comes before it.
+ABBREVIATED = {"bn": 1_000_000_000, "billion": 1_000_000_000, "mn": 1_000_000, "mln": 1_000_000,
+               "tn": 1_000_000_000_000, "m": 1_000_000, "k": 1_000}
+CURRENCY = "£$€¥"
+_ABBREVIATION = re.compile(r"\s?(bn|mn|mln|tn|m|k)\b")
+
+
+def scale_suffix(before: str, after: str) -> float:
+    """The factor an abbreviation right after a number gives it ("m" in "£200m": 1,000,000), from
+    the text just before the number (``before``: a currency sign?) and just after it (``after``)."""
+    match = _ABBREVIATION.match(after.lower())
+    if not match:
+        return 1.0
+    word = match.group(1)
+    sign = before.rstrip()[-1:]
+    if word in ("m", "k") and not (sign and sign in CURRENCY):
+        return 1.0
+    return float(ABBREVIATED[word])
+
+
 def parse_number(text: str) -> float | None:
-    """The value of the first number in ``text`` ("8", "eight", "1,200", "3.5 million",
-    "twenty-five", "a dozen"), or None."""
+    """The value of the first number in ``text`` ("8", "eight", "1,200", "3.5 million", "£200m",
+    "$3bn", "twenty-five", "a dozen"), or None."""
     lowered = text.lower().replace("-", " ")
     match = _NUMBER.search(lowered)
     if match:
@@ -75,6 +97,8 @@ def parse_number(text: str) -> float | None:
         following = _WORD.findall(lowered[match.end():])[:1]
         if following and following[0] in SCALES and following[0] != "dozen":
             value *= SCALES[following[0]]
+        else:
+            value *= scale_suffix(lowered[:match.start()], lowered[match.end():])
         return value
     words = _WORD.findall(lowered)
     for start, word in enumerate(words):

@@ -36,7 +36,8 @@ def article_text(article: Article) -> str:
 
 def problems(judged: dict) -> list[str]:
     """What an editor must check in one judged sentence (as saved in scores.jsonl), as plain text:
-    its names and numbers the article lacks (`consistency_entity`), and, where the sentence is
+    its names and numbers the article lacks (`consistency_entity`), the roles it gets wrong (a
+    reversed role, a statement by someone the article never quotes: `consistency_claims`), and, where the sentence is
     flagged, the words or claims the scorer did not find (``missing``: `consistency_lemmas`,
     `consistency_claims`)."""
     out = []
@@ -45,6 +46,7 @@ def problems(judged: dict) -> list[str]:
             out.append(f"“{entity['text']}” is not in the article")
         elif entity["status"] == "qualifier_mismatch":
             out.append(f"“{entity['text']}”: {entity['detail']}")
+    out += [r for r in judged.get("roles", ()) if isinstance(r, str)]  # `consistency_claims`: who did what
     if judged.get("flagged"):
         out += [f"“{m}” is not in the article" for m in judged.get("missing", ()) if isinstance(m, str)]
     return out

@@ -15,12 +15,18 @@ listed (``missing``) and the article sentence supporting most arcs is the eviden
 It sees invented events about real participants, which the entity scorer (names and numbers
 only) and embedding similarity (topic only) do not: an arrest, a charge, a death or a
 resignation in an article that reports none leaves its arc without support.
-Known failure modes: co-occurrence in one sentence is not the relation itself, so a negated or
-reversed event in the article still supports the arc ("was not arrested"; "the footman accused
-the butler" supports "the butler accused the footman"); a claim spread over two article
-sentences counts as unsupported (no coreference: "He denies it" does not support "the footman
-denies it"); parse errors of the small spaCy model (headlines, lower-cased
-text) give wrong arcs; near-synonym matching can accept related but different words.
+Roles (`harness.text.roles`): a sentence that gets who did what to whom wrong scores 0.0 and is
+flagged whatever its arcs, with the reason listed (``roles``): a role reversed against the
+article's own use of the verb ("the butler accused the footman" where the article has "the
+footman accused the butler", level ``contradicted``), or a speech verb ("said", "revealed",
+"requested", ...) whose speaker the article names but never quotes or reports as saying anything
+("the owners revealed" where they gave no comment).
+Known failure modes: co-occurrence in one sentence is not the relation itself, so a negated event
+in the article still supports the arc ("was not arrested"); roles are read only where the parse
+gives a subject or object (a reversal in a noun phrase, "Smith's accuser Jones", passes); a
+claim spread over two article sentences counts as unsupported (no coreference: "He denies it"
+does not support "the footman denies it"); parse errors of the small spaCy model (headlines,
+lower-cased text) give wrong arcs and roles; near-synonym matching can accept related but different words.
 Measured flags (at the flag threshold of the shipped calibration, harness/calibration/shipped.json;
 `harness meta-eval --split lodo`, each labelled set left out
 in turn with its flag threshold chosen on the others; docs/meta-eval-consistency.md, "Transfer" and
@@ -42,6 +48,7 @@ from harness.metrics.consistency.base import SentenceConsistency
 from harness.models.sentence_encoder import EMBEDDED_ENCODER, SentenceEncoder
 from harness.text.claims import arc_text, arcs
 from harness.text.parse import parse_article, parse_sentence
+from harness.text.roles import ArticleRoles, article_roles, last_person, role_conflicts, roles
 
 SYNONYM_POS = frozenset({"NOUN", "VERB", "ADJ"})  # names and numbers must match exactly
 
@@ -61,6 +68,12 @@ def article_index(text: str) -> tuple[dict[str, frozenset[int]], tuple[str, ...]
                 if w.content and w.pos in SYNONYM_POS:
                     candidates[w.key] = None
     return ({k: frozenset(v) for k, v in index.items()}, tuple(candidates), tuple(t for t, _ in sentences))
+
+
+@lru_cache(maxsize=256)
+def article_role_index(text: str) -> ArticleRoles:
+    """Who does what to whom in the article, and who speaks in it (`harness.text.roles`)."""
+    return article_roles(parse_article(text))
 
 
 def _sentences_with(index: dict, synonyms: dict, word) -> frozenset[int]:
@@ -106,6 +119,14 @@ class ClaimSupport(SentenceConsistency):
             keys = sorted({w.key for words in parsed for w in words if w.content and w.pos in SYNONYM_POS})
             synonyms = self._synonyms(keys, candidates)
             where = partial(_sentences_with, index, synonyms)
+            who = article_role_index(text)
+
+            def same_verb(key, synonyms=synonyms):
+                return {key, *synonyms.get(key, ())}
+
+            def known(key, index=index):
+                return key in index
+            context = None
 
             judged = []
             for words in parsed:
@@ -123,13 +144,18 @@ class ClaimSupport(SentenceConsistency):
                     missing = [w.text for w, f in zip(content, found, strict=True) if not f]
                     votes = np.bincount([s for f in found for s in f], minlength=len(article_sentences))
                 best = int(np.argmax(votes)) if len(votes) and votes.max() > 0 else None
-                judged.append({"score": score, "missing": missing,
+                conflicts = role_conflicts(roles(words, context), who, same_verb, known)
+                context = last_person(words) or context
+                if conflicts:  # a reversed role or an unsaid statement: the claim is wrong, not just unfound
+                    score = 0.0
+                judged.append({"score": score, "missing": missing, "roles": [c["detail"] for c in conflicts],
+                               "contradicted": any(c["kind"] == "reversed" for c in conflicts),
                                "evidence": article_sentences[best] if best is not None else None})
             out.append(judged)
         return out
 
     def flag_level(self, judged):
-        return "not in the article"
+        return "contradicted" if judged.get("contradicted") else "not in the article"
 
     def _row(self, sentences, judged):
         row = super()._row(sentences, judged)

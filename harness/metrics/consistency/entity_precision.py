@@ -14,9 +14,12 @@ summary (plus numeric dates such as 05/01/2022) is looked up in the article:
   January or 1 May; a date without a year matches any year); dates that cannot be parsed
   ("last night", "Thursday") match by their normalised words.
 Summary score (``consistency/score@entity``): precision-source (Nan et al. 2021), matched
-mentions / all mentions; 1.0 when the summary has none (nothing to contradict). Per sentence the
-same ratio; ``entities@entity`` lists every mention with its status; ``unmatched@entity`` counts
-the mentions not matched. Range 0 to 1; higher is better.
+mentions / all mentions; 1.0 when the summary has none (nothing to contradict). Per sentence:
+1.0 when every mention is matched, else 0.0, so that a name or number the article lacks (listed
+in red on the page as "not in the article") always flags its sentence, at any flag threshold
+above 0 (a ratio let "1 of 3 names missing" pass a 0.583 threshold unflagged);
+``entities@entity`` lists every mention with its status; ``unmatched@entity`` counts the
+mentions not matched. Range 0 to 1; higher is better.
 Known failure modes: only what the small NER model tags is checked (it misses some entities
 and mislabels others); a fact that is wrong but uses only article entities ("the mayor's office
 set a car on fire", a role swap) scores perfectly; paraphrased names ("the Kremlin" for
@@ -85,7 +88,8 @@ class EntityPrecision(SentenceConsistency):
             for sentence in sentences:
                 checked = [check(m, index) for m in mentions(sentence)]
                 matched = sum(c["status"] == "matched" for c in checked)
-                judged.append({"score": matched / len(checked) if checked else 1.0, "entities": checked})
+                # a name or number the article lacks flags its sentence, whatever the threshold
+                judged.append({"score": 1.0 if matched == len(checked) else 0.0, "entities": checked})
             out.append(judged)
         return out
 
