@@ -123,15 +123,17 @@ def main() -> int:
         references = drift.scorer_references(shipped.content)
         baseline = Path(options.baseline)
         if baseline.is_file():
-            for run in json.loads(baseline.read_text())["runs"]:
+            from harness.results.sweep import load_runs
+
+            for run in load_runs([baseline]).runs:  # labelled as the baseline's sweep labelled them
                 by_scorer = {}
                 for n in names:
                     column = f"consistency/score@{metrics[n].key}"
-                    values = [s[column] for s in run["scores"].values() if column in s]
+                    values = [s[column] for s in run.scores.values() if column in s]
                     if values:
                         by_scorer[n] = drift.check(values, references[n])
                 if by_scorer:
-                    rows[f"default sweep: {run['label']}"] = by_scorer
+                    rows[f"default sweep: {run.label}"] = by_scorer
         if options.human:
             for label, examples in human_summaries(Path(options.data_dir)).items():
                 by_scorer = {}

@@ -47,7 +47,7 @@ def synthetic_runs(directory: Path, n_articles: int = 1000, n_systems: int = 4, 
     """``n_systems`` runs over ``n_articles`` synthetic articles: run directories with
     references.jsonl (title, paragraphs, bullets) and summaries.jsonl, and their scores."""
     from harness.io import write_jsonl_atomic
-    from harness.results import Run
+    from harness.results.runs import Run
 
     rng = random.Random(seed)
     articles = []

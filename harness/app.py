@@ -28,9 +28,10 @@ from harness.config import CONF_DIR, register_resolvers
 from harness.errors import ConfigError, HarnessError, RunDirError, StorageError, interrupted, storage_error
 from harness.http_client import check_key_settings
 from harness.ray_init import register_ray_resolver
-from harness.results import display_name, headline_metrics
+from harness.results.metric_info import display_name, headline_metrics
+from harness.results.results_file import write_results
+from harness.results.run_dir import BusyRunDirError, FinishedRunError, register_run_dir_resolver
 from harness.run import failed_results, run
-from harness.run_dir import BusyRunDirError, FinishedRunError, publish_results, register_run_dir_resolver
 
 log = logging.getLogger("harness")
 register_resolvers()
@@ -73,7 +74,7 @@ def main(cfg: DictConfig) -> None:
     except Exception as e:
         e = storage_error(e, cfg.get("cache_dir")) or e
         try:
-            publish_results(output_dir, failed_results(e, cfg))
+            write_results(output_dir, failed_results(e, cfg))
         except FinishedRunError as finished:
             log.error("%s", finished)
         except (HarnessError, OSError) as unrecorded:  # the run directory cannot be written either

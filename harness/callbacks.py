@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from harness.config_check import sweep_jobs
 from harness.reports.compare import write_comparison
 from harness.reports.leaderboard import write_leaderboard
-from harness.run_dir import busy
+from harness.results.run_dir import busy, has_results
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def missing_jobs(config: DictConfig, sweep_dir: Path) -> list[str]:
     # A job another process is running now (a second sweep into this directory) is its, not missing.
     return [f"job {num} ({' '.join(overrides) or 'no overrides'}): no results.json in {sweep_dir / str(num)}"
             for num, overrides in enumerate(jobs)
-            if not (sweep_dir / str(num) / "results.json").is_file() and not busy(sweep_dir / str(num))]
+            if not has_results(sweep_dir / str(num)) and not busy(sweep_dir / str(num))]
 
 
 class LeaderboardCallback(Callback):

@@ -139,7 +139,7 @@ def check_not_finished(args: list[str]) -> None:
     opens app.log there (a sweep skips its finished jobs instead)."""
     from pathlib import Path
 
-    from harness.run_dir import finished_run_error
+    from harness.results.run_dir import finished_run_error
 
     if "-m" in args or "--multirun" in args:
         return

@@ -97,7 +97,7 @@ def register_all_resolvers() -> None:
     """Every resolver the configs use: `register_resolvers`'s, the run directory's (``${unique_id:}``,
     ``${abs_path:}``) and Ray's."""
     from harness.ray_init import register_ray_resolver
-    from harness.run_dir import register_run_dir_resolver
+    from harness.results.run_dir import register_run_dir_resolver
 
     register_resolvers()
     register_run_dir_resolver()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -37,18 +36,12 @@ from harness.errors import HarnessError
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
-from harness.results import (
-    Run,
-    RunSet,
-    baseline_data,
-    direction,
-    load_runs,
-    paired_difference,
-    read_baseline,
-    read_json,
-    scalar_scores,
-)
-from harness.schema import first_non_finite
+from harness.results.baseline import read_baseline, write_rescored
+from harness.results.baseline import write_baseline as write_baseline_runs
+from harness.results.intervals import paired_difference
+from harness.results.metric_info import direction
+from harness.results.runs import Run, RunSet
+from harness.results.sweep import load_runs
 from harness.text.visible import visible
 
 MAX_ARTICLES_NEEDED = 10**12  # what "articles needed" says for a tolerance no evaluation set resolves
@@ -102,19 +95,7 @@ def write_baseline(candidate, out) -> dict:
     empty = [r.label for r in runset.runs if r.n_articles == 0]
     if empty:
         raise GateInputError(f"refusing to write a baseline from runs over 0 articles: {', '.join(empty)}")
-    data = baseline_data(runset, str(candidate), datetime.now(timezone.utc).isoformat())
-    write_baseline_file(Path(out), data)
-    return data
-
-
-def write_baseline_file(path: Path, data: dict) -> None:
-    """Write a baseline file as strict JSON: a NaN or infinite value (which json.dumps would write as
-    the non-JSON token ``NaN`` or ``Infinity``) is refused, naming where it is; nothing is written."""
-    found = first_non_finite(data)
-    if found:
-        raise GateInputError(f"refusing to write the baseline {path}: {found[0]} is {found[1]}, not a finite number "
-                             "(a baseline holds finite scores only): rerun the run whose scores hold it")
-    write_json_atomic(path, data)
+    return write_baseline_runs(Path(out), runset.runs, str(candidate))
 
 
 def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = False) -> list[str]:
@@ -128,7 +109,6 @@ def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = Fal
     if not path.is_file():
         raise GateInputError(f"--refresh-baseline rewrites a baseline file; {path} is not one (write one with "
                              "harness gate --update-baseline --baseline FILE --candidate DIR)")
-    data = read_json(path)
     runs = read_baseline(path)
     candidate = read_side(candidate_path, "candidate")
     pairs, skipped, _ = pair_runs(runs, candidate.runs, allow_missing=allow_missing)
@@ -141,14 +121,8 @@ def refresh_baseline(baseline_path, candidate_path, *, allow_missing: bool = Fal
     # Every paired run is written back (its scores as re-scored, or as they were); a run from before
     # baselines kept stats, and not re-scored, is left exactly as it is.
     paired = {id(base) for base, _ in pairs if base.results.get("metric_stats") is not None}
-    for entry, run in zip(data["runs"], runs, strict=True):
-        if id(run) in paired:
-            entry["scores"] = scalar_scores(run.scores)
-            entry["fingerprints"] = run.fingerprints
-            entry["results"]["metric_stats"] = run.results["metric_stats"]
     if any(not n.startswith("not refreshed") for n in notes):
-        data["scores_refreshed"] = {"at": datetime.now(timezone.utc).isoformat(), "scorers_of": str(candidate_path)}
-        write_baseline_file(path, data)
+        write_rescored(path, runs, paired, str(candidate_path))
     return notes
 
 
@@ -281,7 +255,7 @@ def size_warnings(comparisons: list[dict], confidence: float) -> list[str]:
 
 
 def sampling_warnings(cand: Run) -> list[str]:
-    decoding = cand.results.get("provenance", {}).get("system_identity", {}).get("decoding") or {}
+    decoding = cand.decoding
     if decoding.get("do_sample") and decoding.get("seed") is None:
         return [f"{cand.label}: sampled without a fixed seed; its scores are not reproducible"]
     return []
@@ -292,8 +266,8 @@ def machine_warnings(base: Run, cand: Run) -> list[str]:
     bfloat16 kernels differ by CPU, so part of a difference may be the machine's, not the model's.
     Nothing for a system that uses no model (its summaries do not depend on the CPU) or a run that
     recorded no CPU."""
-    cpus = [run.results.get("provenance", {}).get("machine", {}).get("cpu") for run in (base, cand)]
-    uses_model = bool(cand.results.get("provenance", {}).get("system_identity", {}).get("decoding"))
+    cpus = [run.cpu for run in (base, cand)]
+    uses_model = bool(cand.decoding)
     if uses_model and all(cpus) and cpus[0] != cpus[1]:
         return [f"{cand.label}: the baseline's summaries were generated on {cpus[0]!r}, the candidate's on "
                 f"{cpus[1]!r}; a model's bfloat16 summaries differ by CPU, so part of any difference may be the "
@@ -304,8 +278,8 @@ def machine_warnings(base: Run, cand: Run) -> list[str]:
 def calibration_name(run: Run) -> str:
     """A run's calibration as the gate names it: ``shipped`` (also for runs from before calibrations
     were recorded: their thresholds were the shipped ones), else its name and SHA-256."""
-    record = run.results.get("calibration")
-    if not isinstance(record, dict) or record.get("shipped", True):
+    record = run.calibration
+    if record is None or record.get("shipped", True):
         return "shipped"
     return f"{record.get('name')!r} ({record.get('path')}, sha256 {str(record.get('sha256'))[:12]})"
 

@@ -27,6 +27,7 @@ from harness.config import build
 from harness.generation import batch_keys, batch_order, plan_batches, refill_rows
 from harness.metrics.score_cache import ScoreCache, metric_fingerprint, score_key
 from harness.provenance import text_sha256
+from harness.results.sweep import completed_results_under
 from harness.systems.generation_cache import GenerationCache
 
 
@@ -60,16 +61,8 @@ class Rates:
 def past_rates(root: Path) -> Rates:
     """This machine's measured rates, from the completed runs under ``root`` (the latest run wins)."""
     generation, scoring = {}, {}
-    runs = []
-    for path in Path(root).glob("**/results.json"):
-        try:
-            results = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(results, dict) and results.get("status") == "completed":
-            runs.append(results)
-    for results in sorted(runs, key=lambda r: str(r.get("provenance", {}).get("finished_at", ""))):
-        counts, timings = results.get("generation") or {}, results.get("provenance", {}).get("timings_s") or {}
+    for results in completed_results_under(root):  # oldest first: the latest run's rate wins
+        counts, timings = results.get("generation") or {}, (results.get("provenance") or {}).get("timings_s") or {}
         if counts.get("generated") and counts.get("seconds"):
             generation[results["run"]["identity_sha256"]] = counts["seconds"] / counts["generated"]
         scored = results.get("scoring") or {}

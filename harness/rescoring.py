@@ -16,7 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.results import Run, read_references, read_run_config, run_summaries
+from harness.results.run_config import read_run_config
+from harness.results.run_dir import RESOLVED_CONFIG
+from harness.results.runs import Run, run_summaries
+from harness.results.summaries import read_references
 
 
 class RescoreError(HarnessError):
@@ -49,7 +52,7 @@ def candidate_scorers(cand: Run, keys) -> tuple[dict, list, Path]:
     configured = config.get("metrics") or {}
     missing = [k for k in keys if k not in configured]
     if missing:
-        raise RescoreError(f"{cand.label}: its config ({directory / 'resolved_config.yaml'}) has no metric "
+        raise RescoreError(f"{cand.label}: its config ({directory / RESOLVED_CONFIG}) has no metric "
                            f"{', '.join(map(repr, missing))} to score the baseline with; add it to the candidate's "
                            "run, or drop its columns from the gate")
     register_resolvers()

@@ -21,7 +21,7 @@ save, and against the file, the later one wins (accept then reject leaves the re
 leaves one). Other editors' marks stay as they are. A summary holds at most
 ``MAX_EDITORS_PER_SUMMARY`` editors' marks.
 
-marks.json (version 3, `harness.marks`): ``{"version": 3, "saved_at": …, "marks": [{"editor", "run",
+marks.json (version 3, `harness.results.marks`): ``{"version": 3, "saved_at": …, "marks": [{"editor", "run",
 "run_key", "article_id", "article_sha256", "summary_sha256", "mark", "note", "sentences": [{"index",
 "text", "verdict"}], "at"}, …]}``. A mark is one editor's mark of one summary: (editor, run_key,
 article_id, summary_sha256), so relabelling a run keeps its marks and a changed summary never
@@ -50,38 +50,36 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from harness.errors import FULL, HarnessError, StorageError
-from harness.io import file_lock, write_json_atomic
-from harness.marks import (
+from harness.io import file_lock
+from harness.reports.html import REVIEW_META, review_page
+from harness.results.marks import (
     EDITOR,
+    MARKS,
     MARKS_VERSION,
     MAX_NOTE,
     VERDICTS,
+    MarksError,
     Summaries,
     empty,
     identity,
     is_legacy,
     latest,
     page_summaries,
-    parse_marks,
+    read_marks_file,
+    write_marks,
 )
-from harness.reports.html import REVIEW_META, review_page
 from harness.text.surrogates import without_surrogates
 
 MAX_BODY = 5_000_000  # bytes: far more than marks on 1,000 articles x 10 systems with notes
-MARKS = "marks.json"
 MAX_EDITORS_PER_SUMMARY = 50  # marks of one summary kept in marks.json (one per editor)
 RELOAD = "reload the page (report.html may have been rewritten since it was loaded)"
 
-__all__ = ["MARKS_VERSION", "MAX_NOTE", "ReviewError", "DamagedMarks", "Page", "validate_marks", "read_saved",
+__all__ = ["MARKS_VERSION", "MAX_NOTE", "ReviewError", "Page", "validate_marks", "read_saved",
            "merge_marks", "marks_answer", "make_server", "serve"]
 
 
 class ReviewError(HarnessError):
     """The directory cannot be reviewed (no report.html this harness wrote)."""
-
-
-class DamagedMarks(ValueError):
-    """marks.json is there but is not a marks file: it is kept, and no save goes over it."""
 
 
 def directory_id(directory: Path) -> str:
@@ -176,22 +174,15 @@ def validate_marks(body: bytes, summaries: Summaries) -> tuple[str, list[dict]]:
     return editor, list(marks.values())
 
 
-def read_saved(path: Path) -> list[dict]:
-    """The marks in a marks.json this server wrote (version 1, 2 or 3; missing: none), each in
-    version 3's shape (`harness.marks.normalize`); DamagedMarks when the file is not one (it is then
-    left as it is)."""
+def read_saved(path: Path) -> tuple[list[dict], str | None]:
+    """(the marks, when they were saved) of the marks.json this server writes (`read_marks_file`:
+    version 1, 2 or 3; missing: none); MarksError when the file is not one (it is then left as it
+    is, and no save goes over it)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise DamagedMarks(f"{path} cannot be read ({e}); it is left as it is: move it away to start a new "
-                           "one") from None
-    try:
-        return parse_marks(data)
-    except ValueError as e:
-        raise DamagedMarks(f"{path} is not a marks file ({e}); it is left as it is: move it away to start a new "
-                           "one") from None
+        saved = read_marks_file(path, missing_ok=True)
+    except MarksError as e:
+        raise MarksError(f"{e}; it is left as it is: move it away to start a new one") from None
+    return saved.marks, saved.saved_at
 
 
 def merge_marks(saved: list[dict], editor: str, marks: list[dict], summaries: Summaries | None = None,
@@ -306,9 +297,8 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                 return self._send(200, page, "text/html; charset=utf-8")
             with lock:
                 try:
-                    saved = read_saved(directory / MARKS)
-                    saved_at = _saved_at(directory / MARKS)
-                except DamagedMarks as e:
+                    saved, saved_at = read_saved(directory / MARKS)
+                except MarksError as e:
                     return self._error(409, str(e))
             self._json(marks_answer(saved, summaries, saved_at))
 
@@ -341,12 +331,12 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             at = datetime.now(timezone.utc).isoformat()
             with lock, file_lock(directory / f".{MARKS}.lock"):  # read, merge, write: no save lost
                 try:
-                    merged = merge_marks(read_saved(path), editor, marks, summaries, at)
-                except DamagedMarks as e:
+                    merged = merge_marks(read_saved(path)[0], editor, marks, summaries, at)
+                except MarksError as e:
                     return self._error(409, str(e))
                 except ValueError as e:
                     return self._error(400, str(e))
-                write_json_atomic(path, {"version": MARKS_VERSION, "saved_at": at, "marks": merged})
+                write_marks(path, merged, at)
             own = sum(m["editor"] == editor for m in merged)
             self._json({"marks": own, "total": len(merged), "editor": editor, "at": at, "path": str(path)})
 
@@ -356,14 +346,6 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
         do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse  # noqa: N815 - the stdlib's names
 
     return ThreadingHTTPServer((host, port), Handler)
-
-
-def _saved_at(path: Path) -> str | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data.get("saved_at") if isinstance(data, dict) and isinstance(data.get("saved_at"), str) else None
 
 
 def check_port(port) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 import harness
 from harness.errors import ConfigError
+from harness.results.schema import CompletedResults
 from harness.run import run
-from harness.schema import CompletedResults
 
 from .helpers.cli import ROOT
 from .helpers.configs import config

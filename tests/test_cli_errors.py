@@ -212,9 +212,10 @@ def test_meta_eval_save_paths_are_checked_before_scoring(tmp_path, capsys):
 
 
 def test_the_baseline_writer_refuses_a_non_finite_value(tmp_path):
-    from harness.gate import GateInputError, write_baseline_file
+    from harness.results.baseline import write_baseline_file
+    from harness.results.schema import ResultsError
 
-    with pytest.raises(GateInputError, match=r"runs\.0\.scores\.a\.m is inf, not a finite number"):
+    with pytest.raises(ResultsError, match=r"runs\.0\.scores\.a\.m is inf, not a finite number"):
         write_baseline_file(tmp_path / "b.json", {"runs": [{"scores": {"a": {"m": math.inf}}}]})
     assert not (tmp_path / "b.json").exists()
 

@@ -17,7 +17,7 @@ import pytest
 from harness.io import write_jsonl_atomic
 from harness.reports.compare import agreement_with_marks, compare
 from harness.reports.html import review_page, write_html_report
-from harness.results import Run
+from harness.results.runs import Run
 
 from .browser import browser_page
 from .helpers.timing import scaled_timeout

@@ -9,7 +9,7 @@ import pytest
 from harness.cli import main as harness_main
 from harness.gate import articles_needed, compare, machine_warnings, sampling_warnings
 from harness.provenance import cpu_model
-from harness.results import Run
+from harness.results.runs import Run
 from harness.run import run
 
 from .helpers.configs import config, tiny

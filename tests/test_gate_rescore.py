@@ -17,7 +17,7 @@ import pytest
 from harness.cli import main as harness_main
 from harness.gate import load_gate_config, run_gate
 from harness.reports.markdown import escape_md
-from harness.results import read_summaries
+from harness.results.summaries import read_summaries
 
 from .conftest import ROOT, scaled_timeout
 from .helpers.configs import config

@@ -14,7 +14,8 @@ from harness.cli import main as harness_main
 from harness.gate import load_gate_config, run_gate
 from harness.reports.compare import compare, render_markdown
 from harness.reports.markdown import escape_md
-from harness.results import load_runs, paired_difference
+from harness.results.intervals import paired_difference
+from harness.results.sweep import load_runs
 from harness.run import run
 
 from .helpers.configs import config

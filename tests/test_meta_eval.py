@@ -211,7 +211,7 @@ def test_meta_eval_command_split_given_and_dev_file(tmp_path):
 def test_marks_sentence_verdicts_become_labelled_examples(tmp_path):
     from harness.meta_eval.marks_data import marks_examples
     from harness.metrics.consistency.base import article_text
-    from harness.results import read_references
+    from harness.results.summaries import read_references
 
     from .test_review import make_runs, mark
 

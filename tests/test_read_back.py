@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from harness.results import load_runs
-from harness.schema import ResultsError
+from harness.results.schema import ResultsError
+from harness.results.sweep import load_runs
 
 from .helpers.cli import harness
 from .helpers.configs import config
@@ -18,7 +18,7 @@ from .helpers.configs import config
 def scored(tmp_path_factory, four_articles):
     """A: a lead-3 run; E: the same run with its ROUGE fingerprint changed (scored by another
     ROUGE version) and its scores changed to match, its stats recomputed (consistent in itself)."""
-    from harness.results import metric_stats
+    from harness.results.intervals import metric_stats
     from harness.run import run
 
     root = tmp_path_factory.mktemp("read-back")

@@ -9,7 +9,9 @@ from harness.config import build, load_metric
 from harness.errors import ConfigError
 from harness.metrics.base import declared_columns
 from harness.reports.leaderboard import build_leaderboard, render_terminal
-from harness.results import assign_labels, default_sort, load_runs
+from harness.results.metric_info import default_sort
+from harness.results.runs import assign_labels
+from harness.results.sweep import load_runs
 from harness.run import run
 
 from .helpers.configs import config
@@ -89,7 +91,7 @@ def test_labels_name_the_overrides_that_differ(tmp_path, cache_dir):
 
 
 def test_labels_fall_back_to_the_directory_when_overrides_are_equal():
-    from harness.results import Run
+    from harness.results.runs import Run
 
     runs = [Run(name="m", key=(i,), setup="s", results={"provenance": {"overrides": ["a=1"]}}, dirs=[f"/s/{i}"])
             for i in range(2)]
@@ -98,7 +100,7 @@ def test_labels_fall_back_to_the_directory_when_overrides_are_equal():
 
 
 def test_overrides_print_as_the_config_writes_them():
-    from harness.results import written_override
+    from harness.results.runs import written_override
 
     # Hydra's sweeper prints a job's booleans and nulls with Python's str(): written back as YAML spells them.
     assert written_override("progress=False") == "progress=false"
@@ -109,7 +111,7 @@ def test_overrides_print_as_the_config_writes_them():
 
 
 def _lead(i, *overrides, source="/a"):
-    from harness.results import Run
+    from harness.results.runs import Run
 
     return Run(name="lead", key=(f"{source}{i}",), setup="s", results={"provenance": {"overrides": list(overrides)}},
                dirs=[f"{source}/{i}"], source=source)
@@ -175,7 +177,9 @@ def test_readers_do_not_import_the_run():
 
 def test_pathological_json_in_a_run_dir_is_named(tmp_path):
     """Nesting deeper than Python's parser goes is a damaged file named, not a RecursionError."""
-    from harness.results import ResultsError, read_json, read_scores
+    from harness.results.results_file import read_json
+    from harness.results.schema import ResultsError
+    from harness.results.scores import read_scores
 
     deep = "[" * 100_000 + "]" * 100_000
     (tmp_path / "results.json").write_text(deep)

@@ -18,7 +18,7 @@ import pytest
 from harness.io import write_jsonl_atomic
 from harness.reports.compare import compare
 from harness.reports.html import write_html_report
-from harness.results import Run
+from harness.results.runs import Run
 
 INFO = {"rouge/rougeLsum_f": {"display": "ROUGE-Lsum F1", "higher_is_better": True, "headline": True, "range": [0, 1]}}
 ARTICLES = [
@@ -234,7 +234,7 @@ def test_marks_the_page_cannot_place_are_kept_and_counted_by_reason(server):
 
 
 def test_a_same_summary_beside_an_edited_article_is_unplaced_as_article_changed():
-    from harness.marks import Summaries, SummaryRef, normalize
+    from harness.results.marks import Summaries, SummaryRef, normalize
 
     here = Summaries([SummaryRef("lead-3", "k", "a1", "s1", "article-now", ("One.",))])
     base = {"editor": "e", "run": "lead-3", "run_key": "k", "article_id": "a1", "summary_sha256": "s1",

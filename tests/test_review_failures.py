@@ -42,7 +42,7 @@ def test_a_failed_save_is_an_http_error_with_the_reason_and_the_server_goes_on(s
             raise error from OSError(errno.ENOSPC, "No space left on device")
         raise error
 
-    monkeypatch.setattr("harness.review.write_json_atomic", fail)
+    monkeypatch.setattr("harness.results.marks.write_json_atomic", fail)
     got, answer = post(url, body("alice", mark("bad", "a1", "reject")))
     assert got == status and said in answer and answer.strip()
     assert not (directory / "marks.json").exists()

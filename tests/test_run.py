@@ -10,8 +10,7 @@ from filelock import FileLock, Timeout
 
 from harness.errors import ConfigError, RunDirError
 from harness.io import read_jsonl
-from harness.run import run
-from harness.run_dir import (
+from harness.results.run_dir import (
     LOCK_NAME,
     BusyRunDirError,
     FinishedRunError,
@@ -20,6 +19,7 @@ from harness.run_dir import (
     publish_results,
     release,
 )
+from harness.run import run
 
 from .helpers.configs import config, tiny
 
@@ -262,7 +262,7 @@ from pathlib import Path
 import harness.app, harness.review
 from harness.io import file_lock
 from filelock import FileLock, Timeout
-from harness.run_dir import LOCK_NAME, check_run_dir, publish_results
+from harness.results.run_dir import LOCK_NAME, check_run_dir, publish_results
 from harness.systems.generation_cache import GenerationCache
 out = Path({str(tmp_path / "run")!r})
 check_run_dir(out)

@@ -10,7 +10,7 @@ import sys
 
 from filelock import FileLock
 
-from harness.run_dir import LOCK_NAME
+from harness.results.run_dir import LOCK_NAME
 
 from .conftest import scaled_timeout
 from .helpers.cli import harness

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import read_results
+from harness.results.results_file import read_results
 from harness.tracking.records import ARTIFACTS, TrackingError, _mapped, metric_name
 
 from .conftest import scaled_timeout

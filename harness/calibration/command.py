@@ -42,12 +42,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def marks_path(value: str) -> Path:
-    """A marks.json path from a directory or a file."""
-    path = Path(value)
-    return path / "marks.json" if path.is_dir() else path
-
-
 def _labelled(examples, table: dict):
     from harness.calibration.fit import Labelled
 
@@ -211,6 +205,8 @@ def main(argv: list[str]) -> int:
     if args.runs and not args.marks:
         p.error("--runs names the runs of --marks")
     if args.marks:
+        from harness.results.marks import marks_path
+
         args.marks = str(marks_path(args.marks))
         if not Path(args.marks).is_file():
             raise DataError(f"no marks file at {args.marks}: mark sentences on the page harness review serves "

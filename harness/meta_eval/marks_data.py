@@ -1,4 +1,4 @@
-"""Editors' sentence verdicts (the marks of ``harness review``, harness/marks.py) as labelled data
+"""Editors' sentence verdicts (the marks of ``harness review``, harness/results/marks.py) as labelled data
 for the consistency meta-eval: ``harness meta-eval --marks DIR/marks.json``.
 
 Each sentence editors judged becomes one example in harness/meta_eval/consistency_data.py's shape:
@@ -15,11 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import DataError, HarnessError
-from harness.marks import CHANGED
 from harness.meta_eval.consistency_data import ConsistencyExample
 from harness.metrics.consistency.base import article_text
-from harness.reports import details
-from harness.results import Run, load_runs, read_references
+from harness.results import details
+from harness.results.marks import CHANGED, place_marks, read_marks
+from harness.results.runs import Run
+from harness.results.summaries import read_references
+from harness.results.sweep import load_runs
 
 
 def _articles(run: Run) -> dict[str, str]:
@@ -39,8 +41,6 @@ def _articles(run: Run) -> dict[str, str]:
 def marks_examples(runs: list[Run], marks: list[dict]) -> tuple[list[ConsistencyExample], dict]:
     """(examples, what was read: ``sentences``, ``ties``, ``no_article``, ``left_out`` by reason)
     from the sentence verdicts of ``marks`` on these runs' summaries."""
-    from harness.reports.compare import place_marks
-
     placed, reasons = place_marks(runs, marks)
     by_label = {r.label: r for r in runs}
     verdicts: dict[tuple, dict[str, str]] = {}
@@ -79,9 +79,7 @@ def marks_examples(runs: list[Run], marks: list[dict]) -> tuple[list[Consistency
 def read_marks_examples(marks_path, run_paths) -> tuple[list[ConsistencyExample], dict]:
     """`marks_examples` of a marks file and the runs under ``run_paths``; DataError when no
     sentence verdict lands on them."""
-    from harness.reports.compare import read_marks
-
-    marks = read_marks(marks_path)
+    marks = read_marks(marks_path, where=f"--marks {marks_path}")
     runs = load_runs(run_paths).runs
     examples, info = marks_examples(runs, marks)
     if not examples:

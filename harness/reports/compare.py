@@ -19,36 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.marks import (
-    ARTICLE_CHANGED,
-    CHANGED,
-    SUMMARY_CHANGED,
-    Summaries,
-    SummaryRef,
-    is_legacy,
-    latest,
-    normalize,
-    parse_marks,
-    text_sha256,
-)
-from harness.reports import details
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
-from harness.results import (
-    SCHEMA_VERSION,
-    Run,
-    arrow,
-    direction,
-    display_name,
-    find_run,
-    headline_metrics,
-    is_number,
-    load_runs,
-    merged_metric_info,
-    paired_difference,
-    rank_value,
-    run_summaries,
-)
+from harness.results import details
+from harness.results.intervals import is_number, paired_difference
+from harness.results.marks import ARTICLE_CHANGED, CHANGED, SUMMARY_CHANGED, SummaryRef, place_marks
+from harness.results.marks import read_marks as read_marks_file
+from harness.results.metric_info import arrow, direction, display_name, headline_metrics, merged_metric_info, rank_value
+from harness.results.runs import Run, find_run
+from harness.results.schema import SCHEMA_VERSION
+from harness.results.sweep import load_runs
 from harness.stats.agreement import bootstrap_clusters, cohen_kappa, krippendorff_alpha_nominal, spearman
 from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES
 from harness.text.visible import visible
@@ -77,31 +57,9 @@ def check_n_resamples(n_resamples) -> None:
 
 
 def read_marks(path) -> list[dict]:
-    """The editors' marks in ``path``: ``harness review``'s marks.json (version 3, or 1 and 2) or
-    report.html's export (``{"marks": [...]}``, or the bare list), each in version 3's shape
-    (`harness.marks.normalize`); every problem is an error naming the file and, for a bad mark, its
-    position."""
-    import json
-
-    where = f"--marks {path}"
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise CompareError(f"{where}: not UTF-8 text (byte {e.start}): a marks file is JSON exported from "
-                           "report.html") from None
-    except OSError as e:
-        raise CompareError(f"{where}: cannot read it ({e.strerror or e})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CompareError(f"{where}: not a marks file exported from report.html (invalid JSON: {e})") from None
-    except (RecursionError, ValueError) as e:  # nesting too deep, an integer too long to read
-        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
-        raise CompareError(f"{where}: not a marks file exported from report.html (unreadable JSON: {reason})") from None
-    try:
-        return parse_marks(data)
-    except ValueError as e:
-        raise CompareError(f"{where}: {e}") from None
+    """The editors' marks of ``--marks PATH`` (`harness.results.marks.read_marks_file`: any version,
+    or report.html's export); a problem is one error naming the option and the file."""
+    return read_marks_file(path, where=f"--marks {path}")
 
 
 def compare(runs: list[Run], metrics: list[str] | None = None, sort_by: str | None = None,
@@ -198,50 +156,6 @@ def _flagged(verdict: dict) -> bool:
     (the page's rule, harness/reports/html.py)."""
     flagged = verdict.get("flagged")
     return bool(flagged) if flagged is not None else not verdict.get("supported", True)
-
-
-def comparison_summaries(runs: list[Run]) -> Summaries:
-    """Every summary of these runs, to place marks on: run identity, article, the SHA-256 of the
-    summary's text (None where the run keeps no text: a baseline written before baselines kept
-    summaries) and of the article, and the sentences the scorers judged (as the page numbers them)."""
-    refs = []
-    for run in runs:
-        try:
-            texts = run_summaries(run) or {}
-        except HarnessError:  # a directory without its summaries.jsonl: marks land by run and article
-            texts = {}
-        for article_id, scores in run.scores.items():
-            text = texts.get(article_id)
-            first = next(iter(details.sentences(scores).values()), [])
-            refs.append(SummaryRef(run.label, str(run.key[0]), article_id,
-                                   text_sha256(text) if isinstance(text, str) else None,
-                                   run.articles.get(article_id) or None,
-                                   tuple(str(v.get("sentence", "")) for v in first if isinstance(v, dict))))
-    return Summaries(refs)
-
-
-def place_marks(runs: list[Run], marks: list) -> tuple[list[tuple[SummaryRef, dict]], dict[str, int]]:
-    """(summary, mark) of every mark that lands on a summary of these runs, one per editor and
-    summary (their last; a version 3 mark over a legacy one), and why the others do not (reason ->
-    count; see `harness.marks.Summaries.place`). Marks that are not marks are skipped."""
-    normalized = []
-    for mark in marks:
-        try:
-            normalized.append(normalize(mark))
-        except ValueError:
-            continue
-    normalized = sorted(latest(normalized), key=lambda m: not is_legacy(m))  # legacy first: a v3 one wins
-    summaries = comparison_summaries(runs)
-    placed: dict[tuple, tuple[SummaryRef, dict]] = {}
-    reasons: dict[str, int] = {}
-    for mark in normalized:
-        ref, reason = summaries.place(mark)
-        if ref is None:
-            reasons[reason] = reasons.get(reason, 0) + 1
-            continue
-        placed.pop((mark["editor"], ref.key), None)
-        placed[(mark["editor"], ref.key)] = (ref, mark)
-    return list(placed.values()), reasons
 
 
 def agreement_with_marks(runs: list[Run], marks: list, metrics: list[str], *, seed: int = 0,

@@ -26,12 +26,14 @@ import io
 import json
 from pathlib import Path
 
-from harness.io import read_jsonl, write_text_atomic
-from harness.marks import text_sha256
+from harness.io import write_text_atomic
 from harness.metrics.consistency.base import problems as sentence_problems
-from harness.reports import details
 from harness.reports.flag_legend import legend
-from harness.results import Run, arrow, display_name, group_key, merged_metric_info
+from harness.results import details
+from harness.results.marks import text_sha256
+from harness.results.metric_info import arrow, display_name, merged_metric_info
+from harness.results.runs import Run, group_key
+from harness.results.summaries import read_references, read_summary_rows
 from harness.text.repetition import repetition_warning
 from harness.text.visible import visible_strings
 
@@ -51,10 +53,8 @@ def _flagged(verdict: dict) -> bool:
 def _thresholds(run: Run) -> dict[str, float]:
     """Scorer key -> the threshold below which it flags a sentence, as the run recorded it."""
     out: dict[str, float] = {}
-    for described in ((run.results.get("provenance") or {}).get("metrics") or {}).values():
-        if isinstance(described, dict) and isinstance(described.get("scorer"), str) and _scalar(
-                described.get("threshold")):
-            out.setdefault(described["scorer"], float(described["threshold"]))
+    for entry in run.thresholds.values():
+        out.setdefault(entry["scorer"], float(entry["threshold"]))
     return out
 
 
@@ -62,8 +62,7 @@ def _generation_notes(run: Run, row: dict) -> dict:
     """What the card must say about how the summary was made: cut at the token limit (its
     ``output_tokens`` reached the run's ``max_new_tokens``), the article cut to fit the context, a
     loop."""
-    decoding = ((run.results.get("provenance") or {}).get("system_identity") or {}).get("decoding") or {}
-    limit, made = decoding.get("max_new_tokens"), row.get("output_tokens")
+    limit, made = run.max_new_tokens, row.get("output_tokens")
     notes = {}
     if _scalar(limit) and _scalar(made) and made >= limit:
         notes["cut_at"] = int(limit)
@@ -144,18 +143,15 @@ def report_data(runs: list[Run], board: dict) -> dict:
         # Every directory of the run: shards of one evaluation set each hold some of its articles.
         rows = []
         for directory in map(Path, run.dirs):
-            references = directory / "references.jsonl"
-            for ref in read_jsonl(references) if references.exists() else []:
-                paragraphs = [p for p in ref.get("paragraphs") or [] if isinstance(p, str)]
-                articles.setdefault(ref["id"], {"id": ref["id"],
-                                                "title": article_title(ref.get("title"), ref["id"], paragraphs),
-                                                "sha256": run.articles.get(ref["id"], ""),
-                                                "paragraphs": paragraphs, "bullets": ref["bullets"],
-                                                "summaries": []})
-            rows += read_jsonl(directory / "summaries.jsonl")
+            for ref in read_references(directory, missing_ok=True):
+                paragraphs = [p for p in ref.paragraphs if isinstance(p, str)]
+                articles.setdefault(ref.id, {"id": ref.id, "title": article_title(ref.title, ref.id, paragraphs),
+                                             "sha256": run.articles.get(ref.id, ""),
+                                             "paragraphs": paragraphs, "bullets": list(ref.bullets),
+                                             "summaries": []})
+            rows += read_summary_rows(directory)
         thresholds = _thresholds(run)
-        reference = ((run.results.get("provenance") or {}).get("system_identity") or {}).get(
-            "kind") == "reference_bullets"
+        reference = run.system_identity.get("kind") == "reference_bullets"
         for row in rows:
             if (run.label, row["article_id"]) in shown:
                 continue  # the same run again (e.g. lead-3 under two decoding presets)
@@ -369,7 +365,7 @@ EXACT_KEYS = frozenset({"id", "run", "article_id", "runs", "board", "sort_by", "
 def page_context(runs: list[Run]) -> list[str]:
     """The data set(s) the runs read (file names) and the day they finished, for the page title."""
     sources = sorted({Path(str((r.results.get("run") or {}).get("data") or "")).name for r in runs} - {""})
-    days = sorted({str((r.results.get("provenance") or {}).get("finished_at") or "")[:10] for r in runs} - {""})
+    days = sorted({r.finished_at[:10] for r in runs} - {""})
     out = []
     if sources:
         out.append(", ".join(sources) if len(sources) <= 3 else f"{sources[0]} and {len(sources) - 1} more data sets")

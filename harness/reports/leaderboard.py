@@ -10,13 +10,15 @@ from harness.calibration.record import drift_lines
 from harness.io import write_json_atomic, write_text_atomic
 from harness.reports.markdown import escape_md, table
 from harness.reports.text import aligned
-from harness.results import RunSet, arrow, default_sort, display_name, headline_metrics, load_runs, rank_value
+from harness.results.metric_info import arrow, default_sort, display_name, headline_metrics, rank_value
+from harness.results.runs import RunSet
+from harness.results.sweep import load_runs
 
 
 def build_leaderboard(runset: RunSet, sort_by: str | None = None) -> dict:
     info = runset.metric_info()
     if sort_by and sort_by not in info:
-        from harness.schema import ResultsError
+        from harness.results.schema import ResultsError
 
         raise ResultsError(f"--sort-by {sort_by!r}: no run here has it; metrics here: "
                            f"{', '.join(info) or 'none (no completed run)'}")

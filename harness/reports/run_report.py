@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from harness.calibration.record import drift_lines
 from harness.metrics.consistency.base import problems as sentence_problems
-from harness.reports import details
 from harness.reports.markdown import escape_md, table
-from harness.results import arrow, display_name, headline_metrics
+from harness.results import details
+from harness.results.metric_info import arrow, display_name, headline_metrics
 
 
 def _fmt(value) -> str:

@@ -21,6 +21,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from harness.results.run_dir import has_results
 from harness.tracking.records import record
 
 
@@ -59,7 +60,7 @@ class TrackingCallback(Callback):
 
     def on_job_end(self, config: DictConfig, job_return=None, **kwargs) -> None:
         run_dir = Path(config.hydra.runtime.output_dir)
-        if not (run_dir / "results.json").is_file():
+        if not has_results(run_dir):
             return  # skipped: another process is running there, or nothing was written
         sweep_dir = Path(config.hydra.sweep.dir) if config.hydra.mode == RunMode.MULTIRUN else None
         self._guard(lambda: self.backend.log(record(run_dir), sweep_dir),

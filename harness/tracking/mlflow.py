@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.results.sweep import is_sweep
 from harness.tracking.callback import TrackingCallback
-from harness.tracking.records import SWEEP_ARTIFACTS, Record, is_sweep, records
+from harness.tracking.records import SWEEP_ARTIFACTS, Record, records
 
 DEFAULT_URI = "runs/mlflow.db"
 DEFAULT_EXPERIMENT = "harness"

@@ -17,7 +17,8 @@ space; ``:`` too, except on Windows: we never produce it): ``@`` becomes ``_at_`
 ``coverage/bullet_recall_at_lexical``), any other character outside that set becomes ``_``. The
 mapping is deterministic; two names that would map to one are refused.
 
-Runs are read through harness.results (``read_results``, ``load_runs``), never parsed here.
+Runs are read through harness.results (``read_results``, ``load_runs``, ``read_resolved_config``),
+never parsed here.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from harness.errors import HarnessError
-from harness.results import SCHEMA_VERSION, is_number, load_runs, read_results, run_dirs
+from harness.results.intervals import is_number
+from harness.results.results_file import read_results
+from harness.results.run_config import read_resolved_config
+from harness.results.run_dir import REPORT_HTML, REPORT_MD, RESULTS, SCORES, SUMMARIES
+from harness.results.schema import SCHEMA_VERSION
+from harness.results.sweep import load_runs, run_dirs
 
-ARTIFACTS = ("results.json", "report.md", "report.html", "summaries.jsonl", "scores.jsonl")
+ARTIFACTS = (RESULTS, REPORT_MD, REPORT_HTML, SUMMARIES, SCORES)
 SWEEP_ARTIFACTS = ("leaderboard.md", "compare.md", "report.html")
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a parameter value
 _INVALID = re.compile(r"[^\w\-./ ]")
@@ -78,10 +82,9 @@ def param_value(value) -> str:
 
 def params(run_dir: Path) -> dict[str, str]:
     """The flattened resolved config and the group choices of a run directory."""
-    path = Path(run_dir) / "resolved_config.yaml"
-    if not path.is_file():
+    resolved = read_resolved_config(run_dir, missing_ok=True)
+    if not resolved:
         return {}
-    resolved = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     out = {key: param_value(v) for key, v in flatten(resolved.get("config") or {}).items()}
     out.update({f"choice/{group}": param_value(v) for group, v in (resolved.get("choices") or {}).items()
                 if not str(group).startswith("hydra/")})
@@ -160,10 +163,6 @@ def records(path: Path) -> list[Record]:
     """A record per job directory under ``path`` (a run or a sweep directory), in job order."""
     named = labels(path)
     return [record(d, named.get(str(Path(d).resolve()))) for d in run_dirs(Path(path))]
-
-
-def is_sweep(path: Path) -> bool:
-    return not (Path(path) / "results.json").is_file()
 
 
 def finite(metrics: dict[str, float]) -> dict[str, float]:

@@ -29,8 +29,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from harness.errors import HarnessError
+from harness.results.sweep import is_sweep
 from harness.tracking.callback import TrackingCallback, one_line, warn
-from harness.tracking.records import Record, finite, is_sweep, records
+from harness.tracking.records import Record, finite, records
 
 PROBE_S = 3.0  # the HTTP request to the W&B server before an online run
 INIT_TIMEOUT_S = 10.0  # wandb.init's wait for the server (conf: hydra.callbacks.wandb.init_timeout)

@@ -1,7 +1,9 @@
-"""Editors' marks of summaries (marks.json, version 3): what one mark is, how a file of them is
-read (versions 1 to 3), and where a mark lands among the summaries at hand (a report page's, or
-the runs' of a comparison). ``harness review`` writes the file, ``harness compare --marks`` and
-``harness meta-eval --marks`` read it; all three go through here.
+"""Editors' marks of summaries (marks.json, version 3): what one mark is, the one reader and
+writer of a marks file (`read_marks_file`: versions 1 to 3, or report.html's export; `write_marks`),
+where it is (`marks_path`: ``DIR/marks.json``), and where a mark lands among the summaries at hand
+(a report page's, or the runs' of a comparison: `place_marks`). ``harness review`` writes the file,
+``harness compare --marks``, ``harness meta-eval --marks`` and ``harness calibrate --marks`` read
+it; all go through here.
 
 A mark belongs to one summary: its identity is (editor, run_key, article_id, summary_sha256),
 ``run_key`` the run's identity hash (``Run.key[0]``) and ``summary_sha256`` the SHA-256 of the
@@ -22,7 +24,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from harness.errors import HarnessError
+from harness.io import write_json_atomic
+from harness.results import details
+from harness.results.runs import run_summaries
+
+MARKS = "marks.json"  # a review directory's marks file
 MARKS_VERSION = 3
 CHOICES = ("accept", "reject", None)
 VERDICTS = ("unsupported", "supported")
@@ -216,3 +225,110 @@ def page_summaries(page: str) -> Summaries:
                                    sentences=tuple(x.get("text", "") if isinstance(x, dict) else ""
                                                    for x in s.get("sentences") or [])))
     return Summaries(refs)
+
+
+# --- the marks file ----------------------------------------------------------------------------------
+
+class MarksError(HarnessError):
+    """A marks file that cannot be read or is not one; names the file (or the option that gave it)."""
+
+
+@dataclass(frozen=True)
+class MarksFile:
+    marks: list[dict]  # each in version 3's shape (`normalize`)
+    saved_at: str | None  # when harness review last wrote it (None: an export, or never saved)
+
+
+def marks_path(path) -> Path:
+    """The marks file of ``path``: a review directory's ``marks.json``, or the file itself."""
+    path = Path(path)
+    return path / MARKS if path.is_dir() else path
+
+
+def read_marks_file(path, *, where: str | None = None, missing_ok: bool = False) -> MarksFile:
+    """The marks in ``path``: ``harness review``'s marks.json (version 3, or 1 and 2) or
+    report.html's export (``{"marks": [...]}``, or the bare list), each in version 3's shape
+    (`normalize`). Every problem is one MarksError naming ``where`` (default: the path) and, for a
+    bad mark, its position; ``missing_ok``: no file is no marks."""
+    where = where or str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        if missing_ok:
+            return MarksFile([], None)
+        raise MarksError(f"{where}: cannot read it ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise MarksError(f"{where}: not UTF-8 text (byte {e.start}): a marks file is JSON exported from "
+                         "report.html") from None
+    except OSError as e:
+        raise MarksError(f"{where}: cannot read it ({e.strerror or e})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise MarksError(f"{where}: not a marks file exported from report.html (invalid JSON: {e})") from None
+    except (RecursionError, ValueError) as e:  # nesting too deep, an integer too long to read
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise MarksError(f"{where}: not a marks file exported from report.html (unreadable JSON: {reason})") from None
+    try:
+        marks = parse_marks(data)
+    except ValueError as e:
+        raise MarksError(f"{where}: {e}") from None
+    saved_at = data.get("saved_at") if isinstance(data, dict) else None
+    return MarksFile(marks, saved_at if isinstance(saved_at, str) else None)
+
+
+def read_marks(path, *, where: str | None = None) -> list[dict]:
+    """`read_marks_file`'s marks (the file must be there)."""
+    return read_marks_file(path, where=where).marks
+
+
+def write_marks(path, marks: list[dict], saved_at: str) -> None:
+    """Write a marks file (version 3) atomically; the caller holds its lock (harness review)."""
+    write_json_atomic(Path(path), {"version": MARKS_VERSION, "saved_at": saved_at, "marks": marks})
+
+
+# --- placing marks on runs ---------------------------------------------------------------------------
+
+def comparison_summaries(runs) -> Summaries:
+    """Every summary of these runs (`harness.results.runs.Run`), to place marks on: run identity,
+    article, the SHA-256 of the summary's text (None where the run keeps no text: a baseline written
+    before baselines kept summaries) and of the article, and the sentences the scorers judged (as
+    the page numbers them)."""
+    refs = []
+    for run in runs:
+        try:
+            texts = run_summaries(run) or {}
+        except HarnessError:  # a directory without its summaries.jsonl: marks land by run and article
+            texts = {}
+        for article_id, scores in run.scores.items():
+            text = texts.get(article_id)
+            first = next(iter(details.sentences(scores).values()), [])
+            refs.append(SummaryRef(run.label, str(run.key[0]), article_id,
+                                   text_sha256(text) if isinstance(text, str) else None,
+                                   run.articles.get(article_id) or None,
+                                   tuple(str(v.get("sentence", "")) for v in first if isinstance(v, dict))))
+    return Summaries(refs)
+
+
+def place_marks(runs, marks: list) -> tuple[list[tuple[SummaryRef, dict]], dict[str, int]]:
+    """(summary, mark) of every mark that lands on a summary of these runs, one per editor and
+    summary (their last; a version 3 mark over a legacy one), and why the others do not (reason ->
+    count; see `Summaries.place`). Marks that are not marks are skipped."""
+    normalized = []
+    for mark in marks:
+        try:
+            normalized.append(normalize(mark))
+        except ValueError:
+            continue
+    normalized = sorted(latest(normalized), key=lambda m: not is_legacy(m))  # legacy first: a v3 one wins
+    summaries = comparison_summaries(runs)
+    placed: dict[tuple, tuple[SummaryRef, dict]] = {}
+    reasons: dict[str, int] = {}
+    for mark in normalized:
+        ref, reason = summaries.place(mark)
+        if ref is None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            continue
+        placed.pop((mark["editor"], ref.key), None)
+        placed[(mark["editor"], ref.key)] = (ref, mark)
+    return list(placed.values()), reasons

@@ -1,5 +1,5 @@
-"""The rules of a run directory: a finished run is never overwritten, one process works in a
-directory at a time, and default directories never collide.
+"""The rules of a run directory: the names of the files in it, a finished run is never
+overwritten, one process works in a directory at a time, and default directories never collide.
 
 A finished run is a ``results.json`` whose ``status`` is ``completed``. ``check_run_dir`` (before
 a run writes anything) takes the directory's lock, ``.harness.lock``, and refuses a finished run;
@@ -27,6 +27,14 @@ from harness.errors import RunDirError
 from harness.io import write_json_atomic
 
 LOCK_NAME = ".harness.lock"
+# The files of a run directory (written in this order; results.json last, under the lock).
+RESOLVED_CONFIG = "resolved_config.yaml"
+REFERENCES = "references.jsonl"
+SUMMARIES = "summaries.jsonl"
+SCORES = "scores.jsonl"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+RESULTS = "results.json"
 _held: dict[Path, FileLock] = {}  # directory -> its lock, for the directories this process holds
 
 
@@ -57,11 +65,16 @@ def register_run_dir_resolver() -> None:
                                         use_cache=True)
 
 
+def has_results(directory: Path) -> bool:
+    """Whether ``directory`` holds a results.json (a job that finished, or failed and said so)."""
+    return (Path(directory) / RESULTS).is_file()
+
+
 def finished_run(directory: Path) -> dict | None:
     """The directory's results.json when it marks a finished run, else None (none there, a failed
     run, or a file cut short)."""
     try:
-        results = json.loads((Path(directory) / "results.json").read_text(encoding="utf-8"))
+        results = json.loads((Path(directory) / RESULTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return results if isinstance(results, dict) and results.get("status") == "completed" else None
@@ -92,7 +105,8 @@ def finished_run_error(directory: Path) -> FinishedRunError | None:
 
 def publish_results(directory: Path, results: dict) -> None:
     """Write ``results.json`` last: under the directory's lock, look again for a finished run
-    (another process may have completed one meanwhile) and keep it, else write atomically."""
+    (another process may have completed one meanwhile) and keep it, else write atomically. A run
+    writes through `harness.results.results_file.write_results` (from its typed model)."""
     directory = Path(directory)
     _lock(directory, wait=True)
     try:
@@ -103,7 +117,7 @@ def publish_results(directory: Path, results: dict) -> None:
                 "its results.json is kept and this run's is not written. Its summaries and scores are cached: "
                 "run again in a new directory (hydra.run.dir=PATH) and nothing is computed twice.",
                 directory, finished)
-        write_json_atomic(directory / "results.json", results)
+        write_json_atomic(directory / RESULTS, results)
     finally:
         release(directory)
 

@@ -1,6 +1,14 @@
-"""The shapes of the files the harness reads back: ``results.json``, the rows of ``scores.jsonl``
-and baseline files. One pydantic model each, checked once, where ``harness.results`` reads the
-file; every reader after that can trust the types.
+"""The shapes of the files a run writes and the harness reads back: ``results.json``
+(`CompletedResults`, `FailedResults`), the rows of ``scores.jsonl`` and baseline files, and the
+schema version they carry. One pydantic model each: ``results.json`` is written from its model
+(``harness.results.results_file``) and every file is checked once, where ``harness.results`` reads
+it; every reader after that can trust the types.
+
+Versioning: ``SCHEMA_VERSION`` is written into every results.json and baseline file; a file of
+another version is refused where it is read, with a message naming both versions (runs compare
+only within one version). Fields added within a version are optional (a reader falls back to
+what older files hold: `harness.results.runs.Run.thresholds`, ``max_new_tokens``), so every file of
+the version stays readable.
 
 Rules: types are checked strictly (no coercion: ``"0.5"`` is not a number, ``true`` is not an
 integer, ``7`` is not a run name); every number a reader computes with is finite and at most
@@ -16,12 +24,14 @@ checked. A problem is a ``ResultsError`` naming the file, the line or run, and t
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from harness.errors import HarnessError
 
+SCHEMA_VERSION = "2.0"
+BASELINE_KIND = "harness-baseline"
 # No metric writes a score this large (word counts and rates are far below it); a million such
 # values still sum and square in a float without overflow.
 MAX_SCORE = 1e15
@@ -49,15 +59,33 @@ class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
 
+class _ResultsFile(_Model):
+    """A results.json: its ``schema_version`` and ``status`` are always written (defaults included)."""
+
+    @model_validator(mode="after")
+    def _version_and_status_are_written(self):
+        self.__pydantic_fields_set__.update(("schema_version", "status"))
+        return self
+
+
 class RunRecord(_Model):
+    """``run`` of results.json: what ran on what (fields in the order they are written)."""
+
     name: str
+    system: str | None = None
+    prompt: str | None = None  # null for systems that ignore the prompt and decoding
+    decoding: str | None = None
+    data: str | None = None
+    n_articles: Count | None = None
+    seed: int | None = None
     identity_sha256: str
     setup_sha256: str
     data_sha256: str
-    data_source_sha256: str | None = None
     shard: Shard | None = None
-    seed: int | None = None
-    data: str | None = None
+    data_source_sha256: str | None = None
+    # The decoding's token limit (null: the system ignores decoding); absent in runs written before it
+    # was recorded (then read from the system identity: `harness.results.runs.Run.max_new_tokens`).
+    max_new_tokens: Count | None = None
 
     @model_validator(mode="after")
     def _sharded_runs_name_their_set(self):
@@ -82,45 +110,91 @@ class MetricStats(_Model):
 
 
 class Intervals(_Model):
-    seed: int | None = None
+    method: str | None = None
     confidence: Annotated[float, Field(strict=True, gt=0, lt=1)] | None = None
     n_resamples: Annotated[int, Field(strict=True, ge=1)] | None = None
+    seed: int | None = None
 
 
 class Generation(_Model):
     generated: Count = 0
     cached: Count = 0
     truncated: Count = 0
+    article_tokens_cut: Any = None
     empty: Count = 0
+    output_tokens: Any = None
+    seconds: Any = None
+    batch_size: Any = None
+    tokens_per_s: Any = None
 
 
 class Scoring(_Model):
+    computed: Any = None
+    cached: Any = None
     fingerprint: str | None = None
 
 
+class Threshold(_Model):
+    """A consistency scorer's flag threshold, as the run used it (``thresholds`` of results.json)."""
+
+    scorer: str  # the scorer's key (``embedding``): its per-sentence verdicts are ``consistency/sentences@KEY``
+    threshold: Number
+    per_sentence: bool  # it flags sentences (a composite scores whole summaries: it flags none)
+
+
 class Provenance(_Model):
-    overrides: list[str] | None = None
     system_identity: dict[str, Any] | None = None
+    config_sha256: Any = None
     metrics: dict[str, dict[str, Any]] | None = None
+    choices: Any = None
+    overrides: list[str] | None = None
+    seed: Any = None
+    versions: Any = None
     git: dict[str, Any] | None = None
+    machine: dict[str, Any] | None = None
+    started_at: Any = None
+    timings_s: dict[str, Any] | None = None
     finished_at: str | None = None
 
 
-class CompletedResults(_Model):
-    """results.json of a run that completed (``status: completed``)."""
+class CompletedResults(_ResultsFile):
+    """results.json of a run that completed (``status: completed``); fields in the order written."""
 
+    schema_version: str = SCHEMA_VERSION
+    status: Literal["completed"] = "completed"
     run: RunRecord
+    metrics: dict[str, Number | None] | None = None
     metric_info: dict[str, MetricInfo]
     metric_stats: dict[str, MetricStats]
-    generation: Generation
-    metrics: dict[str, Number | None] | None = None
     intervals: Intervals | None = None
+    generation: Generation
     scoring: dict[str, Scoring] | None = None
     provenance: Provenance | None = None
+    calibration: dict[str, Any] | None = None  # which calibration set the thresholds (`harness.calibration.record`)
+    # Each consistency scorer's flag threshold (metric config key -> Threshold); absent in runs written
+    # before it was recorded (then read from provenance: `harness.results.runs.Run.thresholds`).
+    thresholds: dict[str, Threshold] | None = None
 
 
 class FailedRecord(_Model):
     name: str | None = None
+
+
+class FailedProvenance(_Model):
+    versions: Any = None
+    git: Any = None
+    failed_at: str | None = None
+
+
+class FailedResults(_ResultsFile):
+    """results.json of a run that stopped with an error (``status: failed``): a sweep goes on, and
+    the readers list it as failed."""
+
+    schema_version: str = SCHEMA_VERSION
+    status: Literal["failed"] = "failed"
+    error: str
+    run: FailedRecord
+    provenance: FailedProvenance | None = None
 
 
 class OtherResults(_Model):
@@ -143,6 +217,7 @@ class BaselineResults(_Model):
     metric_stats: dict[str, MetricStats] | None = None
     intervals: Intervals | None = None
     provenance: Provenance | None = None
+    thresholds: dict[str, Threshold] | None = None
 
 
 class BaselineRun(_Model):
