@@ -32,6 +32,7 @@ from harness.results.metric_info import display_name, headline_metrics
 from harness.results.results_file import write_results
 from harness.results.run_dir import BusyRunDirError, FinishedRunError, register_run_dir_resolver
 from harness.run import failed_results, run
+from harness.threads import prepare as prepare_threads
 
 log = logging.getLogger("harness")
 register_resolvers()
@@ -50,6 +51,7 @@ LAUNCHER_PLUGINS = {
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    prepare_threads()  # a launcher's worker process runs our code first here: before the job loads torch
     hc = HydraConfig.get()
     output_dir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)

@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     try:
+        from harness.threads import prepare
+
+        prepare()  # OpenMP's waiting and thread count, before any command loads torch (harness/threads.py)
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C outside a job (a job prints its own line and exits 130)
         from harness.errors import interrupted

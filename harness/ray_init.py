@@ -6,7 +6,8 @@ instance: ``num_cpus`` and the like apply) and None otherwise, since Ray refuses
 ``ray://HOST:10001``, ``auto`` or the ``RAY_ADDRESS`` environment variable).
 
 ``${ray_job_env:}``: the job's runtime environment, carrying this process's values of the
-variables the harness's configs read (``HARNESS_CACHE_DIR``, offline and tracker settings). A job
+variables the harness's configs read (``HARNESS_CACHE_DIR``, ``HARNESS_THREADS``, offline and
+tracker settings). A job
 on a cluster runs in a worker that the node's ``ray start`` began, with that node's environment,
 and resolves its config there: without this, ``HARNESS_CACHE_DIR=/shared/cache harness run -m
 +launcher=ray ...`` would cache under each worker's own ``runs/.cache``. Keys and tokens are not
@@ -21,8 +22,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 LOCAL = "local"  # Ray's address for "start a new instance here, even when a cluster runs on this machine"
-CARRIED = ("HARNESS_CACHE_DIR", "HARNESS_JUDGE_BASE_URL", "HARNESS_JUDGE_MODEL", "HARNESS_JUDGE_API_KEY_ENV",
-           "HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE", "MLFLOW_TRACKING_URI", "WANDB_MODE")
+CARRIED = ("HARNESS_CACHE_DIR", "HARNESS_THREADS", "HARNESS_JUDGE_BASE_URL", "HARNESS_JUDGE_MODEL",
+           "HARNESS_JUDGE_API_KEY_ENV", "HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE",
+           "MLFLOW_TRACKING_URI", "WANDB_MODE")
 
 
 def local_only(address: Any, value: Any) -> Any:
