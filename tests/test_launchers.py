@@ -4,13 +4,11 @@ duplicating work; shards of one evaluation set merge into one row. Without a lau
 its tests skip, naming the extra (in CI, where .ci/run installs them all, they fail), and
 `harness run -m +launcher=X` says which extra to install."""
 
-import contextlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from harness.app import missing_launcher_plugin
 
 from .conftest import ROOT, scaled_timeout
 from .helpers.cli import harness
+from .helpers.clusters import need, nodes_that_ran_jobs, two_node_cluster
 from .test_resume import SLOW
 
 # The extra that installs each launcher's plugin (pyproject.toml).
@@ -34,15 +33,6 @@ NO_PLUGINS = ("import sys\n"
               "sys.meta_path.insert(0, NotInstalled())\n"
               "from harness.cli import main\n"
               "sys.exit(main(sys.argv[1:]))\n")
-
-
-def need(launcher: str) -> None:
-    """Skip (fail in CI) when the launcher's plugin is not installed, naming the extra."""
-    reason = missing_launcher_plugin(launcher)
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI: .ci/run installs every launcher extra)")
-        pytest.skip(reason)
 
 
 def sweep(tmp_path, launcher: str, *overrides, name=None):
@@ -234,105 +224,10 @@ def test_ray_connects_to_an_address_with_no_resource_arguments_and_starts_locall
     assert "object_store_memory" in ray_init_args()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process, log, seconds: float) -> None:
-    import socket
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"ray start exited {process.returncode}: {log.read_text()[-3000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    pytest.fail(f"the Ray head did not listen on {port} within {seconds:.0f} s: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A real two-node Ray cluster on this machine: a head and one worker node, 1 CPU each, in their
-    own temp dir and process groups (ended by id at the end, never `ray stop`, which would end every
-    Ray on the machine). Token authentication on (Ray's default for `ray start` where it has it)."""
-    import secrets
-    import shutil
-    import signal
-    import tempfile
-    import time
-
-    need("ray")
-    ray = shutil.which("ray", path=str(ROOT / ".venv" / "bin")) or shutil.which("ray")
-    if ray is None:
-        pytest.skip("the `ray` command is not installed (pip install -e '.[ray]')")
-    temp = Path(tempfile.mkdtemp(prefix="ray"))  # short: Ray's socket paths must fit 107 characters
-    port, client_port = free_port(), free_port()
-    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), "RAY_USAGE_STATS_ENABLED": "0"}
-    common = ["--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", f"--temp-dir={temp}",
-              "--disable-usage-stats"]
-    nodes = []
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        patch.delenv("RAY_ADDRESS", raising=False)
-        try:
-            for name, args in (("head", ["--head", f"--port={port}", f"--ray-client-server-port={client_port}",
-                                         "--include-dashboard=false", f"--dashboard-port={free_port()}"]),
-                               ("worker", [f"--address=127.0.0.1:{port}"])):
-                log = temp / f"{name}.log"
-                with log.open("w") as out:
-                    nodes.append(subprocess.Popen(
-                        [ray, "start", *args, *common, f"--dashboard-agent-listen-port={free_port()}"],
-                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-                if name == "head":
-                    wait_for_port(port, nodes[0], log, scaled_timeout(120))
-            wait_for_nodes = ("import ray, sys, time\n"
-                              f"ray.init(address='127.0.0.1:{port}')\n"
-                              f"deadline = time.monotonic() + {scaled_timeout(120)}\n"
-                              "while time.monotonic() < deadline:\n"
-                              "    alive = [n for n in ray.nodes() if n['Alive']]\n"
-                              "    if len(alive) == 2: sys.exit(print(sum(n['Resources']['CPU'] for n in alive)))\n"
-                              "    time.sleep(0.5)\n"
-                              "sys.exit(f'{len(alive)} node(s) alive')\n")
-            ready = subprocess.run([sys.executable, "-c", wait_for_nodes], capture_output=True, text=True,
-                                   timeout=scaled_timeout(300))
-            assert ready.returncode == 0, ready.stderr[-3000:] + (temp / "worker.log").read_text()[-2000:]
-            assert float(ready.stdout.split()[-1]) == 2.0  # two nodes, one CPU each
-            yield {"address": f"127.0.0.1:{port}", "client": f"ray://127.0.0.1:{client_port}", "temp": temp}
-        finally:
-            for process in reversed(nodes):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            for process in reversed(nodes):
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # whatever of its group outlived SIGTERM
-                process.wait()
-            shutil.rmtree(temp, ignore_errors=True)
-
-
-def nodes_that_ran_jobs(temp) -> set[str]:
-    """The raylets (one log per node) whose worker processes ran a sweep job (Ray's task _run_job)."""
-    import re
-
-    started = {}  # worker pid -> the raylet log of the node that started it
-    for raylet in temp.glob("session_*/logs/raylet*.out"):
-        for pid in re.findall(r"Started worker process with pid (\d+)", raylet.read_text(errors="replace")):
-            started[pid] = raylet.name
-    ran = set()
-    for worker in temp.glob("session_*/logs/worker-*.out"):
-        if ":task_name:_run_job" in worker.read_text(errors="replace"):
-            ran.add(started.get(worker.stem.rsplit("-", 1)[-1], f"unknown node ({worker.name})"))
-    return ran
+    with two_node_cluster() as cluster:
+        yield cluster
 
 
 def generated_counts(sweep_dir, jobs):
