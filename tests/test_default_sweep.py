@@ -81,6 +81,7 @@ def test_default_sweep_report_html_ranks_the_seed_summaries(default_sweeps):
             "els => els.map(e => Number(e.textContent.split('= ')[1]))")
         assert len(values) == 3 and values == sorted(values, reverse=True)  # higher is better: best first
         page.locator('div.summary[data-run="smollm2-135m-instruct | bullets | greedy"] button.mark-reject').click()
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.click("#export")
         (mark,) = json.loads(page.locator("#marks-json").input_value())["marks"]
         assert mark["run"] == "smollm2-135m-instruct | bullets | greedy" and mark["mark"] == "reject"

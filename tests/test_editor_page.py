@@ -169,16 +169,17 @@ def test_marks_survive_a_reload_and_import_from_a_file(page_file, tmp_path):
         # Import: a file as exported, with a hostile note, a mark of no summary here and junk.
         marks = tmp_path / "marks.json"
         marks.write_text(json.dumps({"marks": [
-            {"run": "third", "article_id": "cnn_3f2a", "mark": "reject", "note": HOSTILE},
+            {"editor": "alice", "run": "third", "article_id": "cnn_3f2a", "mark": "reject", "note": HOSTILE},
             {"run": "nope", "article_id": "a1", "mark": "accept"},
             {"run": "third", "article_id": "a1", "mark": "<b>maybe</b>"}, "junk"]}))
         page.set_input_files("#import", str(marks))
         expect(page.locator("#status")).to_contain_text("imported")
-        assert page.locator("#status").inner_text() == "marks.json: 1 mark imported, 3 skipped (not summaries on " \
-                                                       "this page, or malformed)"
+        assert page.locator("#status").inner_text() == "marks.json: 1 mark imported as yours (alice), 3 skipped " \
+                                                       "(not summaries on this page, or malformed)"
         third = page.locator('article.item[data-article="cnn_3f2a"] div.summary[data-run="third"]')
         assert third.locator("button.mark-reject").get_attribute("aria-pressed") == "true"
         assert third.locator("input.note").input_value() == HOSTILE
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         with page.expect_download() as download:
             page.click("#export")
         exported = json.loads(Path(download.value.path()).read_text())
@@ -195,7 +196,7 @@ def test_marks_survive_a_reload_and_import_from_a_file(page_file, tmp_path):
 def test_keyboard_navigation_and_folding(page_file):
     with browser_page() as page:
         ready(page, page_file.as_uri() + "?editor=alice")
-        assert "j / k next / previous article" in page.locator("#help").inner_text()
+        assert "j / k next / previous article" in page.locator("#help").text_content()  # under "More"
         items = page.locator("article.item")
         current = "document.querySelector('article.item.current').dataset.article"
         assert page.evaluate(current) == "a1"
@@ -210,6 +211,7 @@ def test_keyboard_navigation_and_folding(page_file):
         assert page.evaluate(current) == "a1"
         items.nth(0).locator("button.next").click()
         assert page.evaluate(current) == "cnn_3f2a"
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.click("#fold-all")
         assert page.locator("article.item div.item-body:visible").count() == 0
         page.click("#unfold-all")
@@ -225,6 +227,7 @@ def test_side_by_side_aligns_coverage_and_flags(page_file):
     with browser_page() as page:
         page.set_viewport_size({"width": 1300, "height": 900})
         ready(page, page_file.as_uri())
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.select_option("#pair-a", "good")
         page.select_option("#pair-b", "bad")
         pair = page.locator('article.item[data-article="a1"] div.pair')
@@ -280,6 +283,7 @@ def test_a_thousand_articles_open_quickly(tmp_path):
         assert page.locator("div.summary").count() == 0  # folded: nothing drawn until opened
         page.keyboard.press("o")
         assert page.locator("article.item").first.locator("div.summary").count() == 4
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.click("#unfold-all")
         page.wait_for_timeout(300)
         drawn = page.locator("article.item div.summary").count()

@@ -57,6 +57,7 @@ def test_sweep_report_ranks_sorts_filters_marks_and_exports(sweep, tmp_path):
         lead3.locator("button.mark-accept").click()
         page.locator('div.summary[data-run="lead-3"] input.note').fill("good lead")
         with page.expect_download() as download:
+            page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
             page.click("#export")
         saved = tmp_path / "marks.json"
         download.value.save_as(saved)

@@ -225,7 +225,8 @@ def test_marks_sentence_verdicts_become_labelled_examples(tmp_path):
     marks = [{"editor": "alice", **m} if "editor" not in m else m for m in marks]
     examples, read = marks_examples(runs, marks)
     assert read == {"sentences": 4, "ties": 1, "no_article": 0, "left_out": {"summary changed": 1,
-                                                                            "article changed": 0}}
+                                                                            "article changed": 0},
+                    "scorers": ["consistency_embedding", "consistency_entity"]}  # the page's flags
     by_sentence = {e.summary: e for e in examples}
     assert {s: e.label for s, e in by_sentence.items()} == {
         "Police said 40 officers died in Moscow.": 0, "Snow closed schools in Paris.": 0,
@@ -259,10 +260,13 @@ def test_meta_eval_command_reads_a_marks_file(tmp_path, cache_dir, four_articles
              for i, s in enumerate(summaries)]
     path = tmp_path / "review" / "marks.json"
     path.write_text(json.dumps({"version": 3, "marks": marks}))
-    done = harness("meta-eval", "--marks", str(path), "--metrics", "consistency_entity", "--n-resamples", "20",
+    # no --metrics: the scorers that flagged on the page (this run's only one), counted as sentences
+    done = harness("meta-eval", "--marks", str(path), "--n-resamples", "20",
                    "--out", str(tmp_path / "out"), cache_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "(format marks; split none" in done.stdout and "| consistency_entity | none |" in done.stdout
+    assert "all test 4 sentences of 4 articles" in done.stdout and "summaries" not in done.stdout.split("\n")[0]
+    assert "consistency_embedding" not in done.stdout
     assert "4 sentences the editors judged (label: consistent = supported)." in done.stdout
     (result,) = json.loads((tmp_path / "out" / "meta_eval.json").read_text())["results"]
     assert result["n_test"] == 4 and result["n_test_consistent"] == 2 and result["tuned_threshold"] == 0.583

@@ -108,8 +108,9 @@ def test_flags_confirmed_or_dismissed_reach_compare_precision(served):
         bad = _card(page, "bad")
         flags = bad.locator("div.flag.flagged")
         assert flags.count() == 2  # both sentences flagged by the embedding scorer, each with its reasons as text
-        reasons = flags.first.locator("ul.reasons").inner_text()
-        assert "embedding 0.200" in reasons and "contradicted" in reasons
+        line = flags.first.locator("div.flag-line").inner_text()  # one line: the scores that flag it
+        assert "embedding 0.200" in line and "contradicted" in line
+        reasons = flags.first.locator("ul.reasons").text_content()  # folded under it: every score, the evidence
         assert "evidence: “Police said 18 officers were killed in Almaty.”" in reasons
         flags.nth(0).locator("button.verdict-supported").click()  # "dismiss flag"
         flags.nth(1).locator("button.verdict-unsupported").click()  # "confirm flag"
@@ -159,6 +160,7 @@ def test_the_queue_filters_searches_orders_counts_and_takes_keys(page_file):
         assert page.locator("article.item").evaluate_all(visible) == ["cnn_3f2a"]
         page.fill("#search", "")
         expect(page.locator("#queue-count")).to_have_text("")
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.select_option("#queue-order", "flags")
         assert page.locator("article.item").evaluate_all("els => els.map(e => e.dataset.article)")[0] == "a1"
         assert page.locator('article.item[data-article="a1"] span.flag-count').inner_text() == "4 flags"
@@ -242,6 +244,7 @@ def test_the_last_of_a_thousand_articles_can_be_reached(tmp_path):
     path = _benchmark().write_report(tmp_path, 1000, 4)
     with browser_page() as page:
         ready(page, path.as_uri())
+        page.evaluate("document.getElementById('more-controls').open = true")  # the header's folded "More"
         page.click("#unfold-all")
         assert page.locator("#status").inner_text().startswith("All articles unfolded")
         for _ in range(4):  # scrolling to the end as a reader does: End, the bodies near it draw, End again

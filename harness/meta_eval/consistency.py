@@ -388,11 +388,12 @@ def render(results: list[dict], data: str, fmt: str, split: Split | None = None,
     mode = first.get("split", "half")
     part = {"half": "test half", "given": "test cut", "none": "all test"}[mode]
     dev = {"half": "dev half", "given": "val cut"}.get(mode)
+    unit = "sentences" if fmt == "marks" else "summaries"  # an editor's verdict labels one sentence
     head = (f"`{data}` (format {fmt}; {split.describe() if split else 'split ' + mode}): {part} {first['n_test']} "
-            f"summaries of {first['n_test_articles']} articles"
+            f"{unit} of {first['n_test_articles']} articles"
             + (f", {first['n_test_consistent']} consistent" if "n_test_consistent" in first else "")
-            + (f", {first['n_test_sentences']} sentences" if "n_test_sentences" in first else "")
-            + (f"; {dev} {first['n_dev']} summaries" if dev else "") + ". 95% bootstrap CIs over articles.")
+            + (f", {first['n_test_sentences']} sentences" if "n_test_sentences" in first and fmt != "marks" else "")
+            + (f"; {dev} {first['n_dev']} {unit}" if dev else "") + ". 95% bootstrap CIs over articles.")
     columns = [c for c in ("roc_auc", "balanced_accuracy", "macro_balanced_accuracy", "sentence_roc_auc",
                            "spearman", "kendall", "pearson") if c in first]
     lines = [head, "", "| scorer | protocol | " + " | ".join(columns) + " | threshold | seconds |",

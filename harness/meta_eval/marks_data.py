@@ -72,8 +72,18 @@ def marks_examples(runs: list[Run], marks: list[dict]) -> tuple[list[Consistency
         examples.append(ConsistencyExample(doc_id=ref.article_id, article=article, summary=sentence,
                                            sentences=(sentence,), label=int(supported * 2 > len(by_editor))))
     info = {"sentences": len(examples), "ties": ties, "no_article": no_article,
-            "left_out": {r: reasons.get(r, 0) for r in CHANGED}}
+            "left_out": {r: reasons.get(r, 0) for r in CHANGED}, "scorers": page_scorers(runs)}
     return examples, info
+
+
+def page_scorers(runs: list[Run]) -> list[str]:
+    """The conf/metrics names of the consistency scorers whose flags the page showed on these runs
+    (every ``consistency/sentences@K`` in their scores, as ``consistency_K``): what ``harness
+    meta-eval --marks`` measures unless ``--metrics`` names others."""
+    from harness.config import CONF_DIR
+
+    keys = {k for run in runs for scores in run.scores.values() for k in details.sentences(scores)}
+    return [f"consistency_{k}" for k in sorted(keys) if (CONF_DIR / "metrics" / f"consistency_{k}.yaml").is_file()]
 
 
 def read_marks_examples(marks_path, run_paths) -> tuple[list[ConsistencyExample], dict]:

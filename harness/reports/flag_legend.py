@@ -64,19 +64,7 @@ def _rates(entry: dict) -> str:
 def legend(runs, path: Path | None = None) -> list[str]:
     """One plain-text line per consistency scorer the runs used (by config name, in order), then
     one per scorer whose thresholds do not fit the run's data."""
-    seen: dict[str, tuple[float, Path]] = {}
-    warnings: list[str] = []
-    for run in runs:
-        calibration_path = Path(path) if path is not None else run_calibration_path(run)
-        for name, described in ((run.results.get("provenance") or {}).get("metrics") or {}).items():
-            # A sentence scorer describes its "scorer"; a composite (summary-level, its "inputs") flags nothing.
-            if (isinstance(described, dict) and described.get("scorer") and "inputs" not in described
-                    and isinstance(described.get("threshold"), (int, float)) and name not in seen):
-                seen[name] = (float(described["threshold"]), calibration_path)
-        for result in ((run.results.get("calibration") or {}).get("drift") or {}).values():
-            message = result.get("message") if isinstance(result, dict) else None
-            if isinstance(message, str) and message not in warnings:
-                warnings.append(f"{run.label}: {message}" if getattr(run, "label", None) else message)
+    seen, warnings = _scorers(runs, path)
     lines = []
     for name, (threshold, calibration_path) in seen.items():
         entry = read_calibration(calibration_path).get(name)
@@ -92,3 +80,56 @@ def legend(runs, path: Path | None = None) -> list[str]:
     if lines:
         lines.append(CALIBRATE_HINT)
     return lines + [f"Warning: {w}" for w in warnings]
+
+
+TABLE_NOTE = ("Flags are per sentence: a sentence is flagged when a scorer scores it below its threshold. The "
+              "rates are per summary: the share of consistent / inconsistent summaries with a flagged sentence, "
+              "measured on each labelled data set left out of the calibration.")
+
+
+def legend_table(runs, path: Path | None = None) -> dict:
+    """The legend as a compact table for the page: ``columns`` (the data sets the calibration measured),
+    ``rows`` (per scorer: ``scorer``, ``threshold``, ``rates``: data set -> [consistent flagged,
+    inconsistent flagged] as fractions, or ``note`` where the rates do not apply), ``note`` (what a
+    flag and a rate count) and ``notes`` (warnings, and how to calibrate)."""
+    seen, warnings = _scorers(runs, path)
+    rows, columns = [], {}
+    for name, (threshold, calibration_path) in seen.items():
+        entry = read_calibration(calibration_path).get(name)
+        calibrated = entry.get("flag_threshold") if isinstance(entry, dict) else None
+        row = {"scorer": name, "threshold": threshold, "rates": {}}
+        if not isinstance(calibrated, (int, float)):
+            row["note"] = "no measured rates"
+        elif abs(calibrated - threshold) > 1e-9:
+            row["note"] = f"not the calibrated {calibrated:.3f}: the rates do not apply"
+        else:
+            held = entry.get("held_out") if isinstance(entry.get("held_out"), dict) else {}
+            for d, r in held.items():
+                if isinstance(r, dict):
+                    columns[d] = None
+                    row["rates"][d] = [r.get("consistent_flagged"), r.get("inconsistent_flagged")]
+            cv = entry.get("cross_validated")
+            if not held and isinstance(cv, dict):
+                columns["your marks"] = None
+                row["rates"]["your marks"] = [cv.get("consistent_flagged"), cv.get("inconsistent_flagged")]
+        rows.append(row)
+    return {"columns": list(columns), "rows": rows, "note": TABLE_NOTE,
+            "notes": ([CALIBRATE_HINT] if rows else []) + [f"Warning: {w}" for w in warnings]}
+
+
+def _scorers(runs, path: Path | None) -> tuple[dict[str, tuple[float, Path]], list[str]]:
+    """(config name -> (its flag threshold, the calibration file it ran under), drift warnings)."""
+    seen: dict[str, tuple[float, Path]] = {}
+    warnings: list[str] = []
+    for run in runs:
+        calibration_path = Path(path) if path is not None else run_calibration_path(run)
+        for name, described in ((run.results.get("provenance") or {}).get("metrics") or {}).items():
+            # A sentence scorer describes its "scorer"; a composite (summary-level, its "inputs") flags nothing.
+            if (isinstance(described, dict) and described.get("scorer") and "inputs" not in described
+                    and isinstance(described.get("threshold"), (int, float)) and name not in seen):
+                seen[name] = (float(described["threshold"]), calibration_path)
+        for result in ((run.results.get("calibration") or {}).get("drift") or {}).values():
+            message = result.get("message") if isinstance(result, dict) else None
+            if isinstance(message, str) and message not in warnings:
+                warnings.append(f"{run.label}: {message}" if getattr(run, "label", None) else message)
+    return seen, warnings

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from harness.io import write_text_atomic
 from harness.metrics.consistency.base import problems as sentence_problems
-from harness.reports.flag_legend import legend
+from harness.reports.flag_legend import legend_table
 from harness.results import details
 from harness.results.marks import text_sha256
 from harness.results.metric_info import arrow, display_name, merged_metric_info
@@ -178,7 +178,7 @@ def report_data(runs: list[Run], board: dict) -> dict:
                                         for s in a["summaries"])))
     return {"sort_by": board["sort_by"], "metric_info": info, "runs": [r["name"] for r in board["rows"]],
             "run_keys": run_keys, "page_id": page_id, "board": board, "articles": list(articles.values()),
-            "flag_legend": legend(runs)}
+            "flag_legend": legend_table(runs)}
 
 
 FAITHFULNESS = "consistency/"  # the consistency metrics' own column namespace (harness/metrics/consistency/)
@@ -254,20 +254,36 @@ def _json_for_script(data) -> str:
 CONNECT_OFFLINE = "connect-src 'none'"  # the page as written: no network at all
 CONNECT_REVIEW = "connect-src 'self'"  # as `harness review` serves it: its own origin only
 REVIEW_META = '<meta name="harness-review" content="/marks.json">'
-HELP = ("Keys: j / k next / previous article · J / K next / previous summary · a accept · r reject (then the "
-        "next summary) · n note · o fold / unfold · click a summary sentence to highlight its evidence")
+HELP = ("Keys (they act on the summary on screen; only text fields pause them): j / k next / previous article · "
+        "J / K next / previous summary · a accept · r reject (then the next summary) · n note · u undo the last "
+        "mark · o fold / unfold · click a summary sentence to highlight its evidence")
 QUEUE_FILTERS = (("all", "all summaries"), ("unmarked", "not marked by me"), ("flagged", "flagged"),
                  ("mine", "marked by me"), ("others", "marked by others"),
                  ("systems", "systems disagree (flagged in one, not another)"),
                  ("editors", "editors disagree"), ("changed", "marked on an earlier text"))
 
 
-def _legend_html(lines: list[str]) -> str:
-    if not lines:
+def _legend_html(table: dict) -> str:
+    """The flag legend (harness/reports/flag_legend.py ``legend_table``): a compact table, folded,
+    outside the sticky header; the page adds its own precision and recall (``#page-rates``)."""
+    if not isinstance(table, dict) or not table.get("rows"):
         return ""
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return (f'<details id="flag-legend"><summary>What a flagged sentence means (one threshold per scorer: '
-            f'flagged, counted unsupported and sorted by it)</summary><ul>{items}</ul></details>')
+    pct = lambda x: f"{100 * x:.0f}%" if isinstance(x, (int, float)) else "–"  # noqa: E731
+    columns = table.get("columns") or []
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = ""
+    for row in table["rows"]:
+        cells = ("".join(f"<td>{pct((row['rates'].get(c) or [None, None])[0])} / "
+                         f"{pct((row['rates'].get(c) or [None, None])[1])}</td>" for c in columns)
+                 if not row.get("note") else f'<td colspan="{max(1, len(columns))}">{html.escape(row["note"])}</td>')
+        body += (f'<tr><th scope="row">{html.escape(row["scorer"])}</th><td>&lt; {row["threshold"]:.3f}</td>'
+                 f"{cells}</tr>")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.get("notes") or [])
+    return (f'<details id="flag-legend"><summary>What a flag means: per sentence, below one threshold per scorer; '
+            f'rates per summary</summary><p>{html.escape(table.get("note") or "")}</p>'
+            f'<table class="legend"><thead><tr><th>scorer</th><th>flags below</th>{head}</tr>'
+            f'<tr class="sub"><th></th><th></th>{"<th>consistent / inconsistent flagged</th>" * len(columns)}</tr>'
+            f'</thead><tbody>{body}</tbody></table><div id="page-rates"></div><ul>{notes}</ul></details>')
 
 
 def render_html(data: dict, chart_svg: str | None, title: str) -> str:
@@ -296,27 +312,26 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
 <header>
 <h1>{html.escape(title)}</h1>
 <div id="controls">
-<label>Rank summaries by <select id="sort-by"></select></label>
+<label>Rank by <select id="sort-by"></select></label>
 <span id="run-filters"></span>
+<label>Editor <input id="editor" type="text" size="10" maxlength="64" placeholder="your name"
+autocomplete="off"></label><button id="change-editor" type="button" hidden>change editor</button>
+<label>Show <select id="queue-filter">{filters}</select></label>
+<input id="search" type="search" placeholder="search" aria-label="search titles and text">
+<span id="progress"></span> <span id="queue-count"></span>
+<details id="more-controls"><summary>More</summary><div class="more">
+<label>Articles <select id="queue-order"><option value="page">in page order</option>
+<option value="flags">most flags first</option></select></label>
 <span id="pair-controls">Side by side: <select id="pair-a" aria-label="first run"></select>
 <select id="pair-b" aria-label="second run"></select></span>
 <button id="fold-all" type="button">Fold all</button><button id="unfold-all" type="button">Unfold all</button>
 <button id="export" type="button">Export marks</button>
 <label class="import">Import marks <input id="import" type="file" accept=".json,application/json"></label>
+<p id="help">{html.escape(HELP)}</p></div></details>
 </div>
-<div id="queue">
-<label>Editor <input id="editor" type="text" size="12" maxlength="64" placeholder="your name"
-autocomplete="name"></label>
-<label>Show <select id="queue-filter">{filters}</select></label>
-<label>Articles <select id="queue-order"><option value="page">in page order</option>
-<option value="flags">most flags first</option></select></label>
-<input id="search" type="search" placeholder="search titles and text" aria-label="search titles and text">
-<span id="progress"></span> <span id="queue-count"></span>
-</div>
-<p id="help">{html.escape(HELP)}</p>
-{_legend_html(data.get("flag_legend") or [])}
 <p id="status" aria-live="polite"></p>
 </header>
+{_legend_html(data.get("flag_legend") or {})}
 {chart}
 <main id="articles"></main>
 <section id="export-panel" hidden>

@@ -99,17 +99,40 @@
     editor = given && EDITOR_RE.test(given) ? given : kept && EDITOR_RE.test(kept) ? kept : "";
     editorBox.value = editor;
   }
+  // Once set, the name is read-only: only "change editor" (asked, then confirmed) changes it, so
+  // no undo (Ctrl+Z) or stray key can rename the marks.
+  const changeEditor = $("change-editor");
+  const lockEditor = () => {
+    editorBox.readOnly = !!editor;
+    editorBox.classList.toggle("set", !!editor);
+    changeEditor.hidden = !editor;
+  };
+  lockEditor();
+  changeEditor.addEventListener("click", () => {
+    const name = (window.prompt(`Editor: ${editor}. New editor's name (marks from now on are saved under it):`, "") || "").trim();
+    if (!name || name === editor) { say(`Still marking as ${editor}.`); return; }
+    if (!EDITOR_RE.test(name)) { say("A name is 1 to 64 letters, digits or _ . @ + -"); return; }
+    if (!window.confirm(`Change the editor from ${editor} to ${name}? Your marks stay under ${editor}.`)) { say(`Still marking as ${editor}.`); return; }
+    useEditor(name);
+  });
   editorBox.addEventListener("change", () => {
+    if (editor) { editorBox.value = editor; return; } // read-only once set; "change editor" changes it
     const name = editorBox.value.trim();
     if (!EDITOR_RE.test(name)) { say("A name is 1 to 64 letters, digits or _ . @ + -"); editorBox.value = editor; return; }
+    useEditor(name);
+  });
+  function useEditor(name) {
     editor = name;
+    editorBox.value = name;
+    lockEditor();
+    editorBox.blur();
     try { if (storage) storage.setItem("harness.editor.name", name); } catch (e) { /* kept for this visit only */ }
     loadMine();
     applyQueue();
     refresh();
     if (reviewUrl) fetchServer();
     say(`Marking as ${editor}.`);
-  });
+  }
   const needName = () => {
     if (editor) return false;
     editorBox.focus();
@@ -174,22 +197,33 @@
     // This editor's marks kept in this browser (scoped to this page's place: another folder's
     // page on the same server port never reads them).
     marks.clear();
+    others.clear();
     for (const list of stale.values()) for (let i = list.length - 1; i >= 0; i--) if (list[i].editor === editor && list[i].local) list.splice(i, 1);
     if (!storage || !editor) return;
     for (let i = 0; i < storage.length; i++) {
       let key;
       try { key = JSON.parse(storage.key(i)); } catch (e) { continue; }
-      if (!Array.isArray(key) || key[0] !== STORE || key[1] !== scope || key[2] !== editor) continue;
+      if (!Array.isArray(key) || key[0] !== STORE || key[1] !== scope) continue;
       let entry;
       try { entry = readMark(JSON.parse(storage.getItem(storage.key(i)))); } catch (e) { entry = null; }
       if (!entry) continue;
+      if (key[2] !== editor) { // another editor's marks, imported into this browser
+        if (entry.place !== "here" || typeof key[2] !== "string" || !key[2]) continue;
+        const list = (others.get(entry.slot.summary.key) || []).filter((m) => m.editor !== key[2]);
+        list.push({ ...entry.mark, editor: key[2] });
+        others.set(entry.slot.summary.key, list);
+        continue;
+      }
       if (entry.place === "here") marks.set(entry.slot.summary.key, entry.mark);
       else if (entry.place === "stale") keepStale(entry, editor, true);
     }
   }
-  function setMark(s, a, patch) {
+  const undo = []; // [{s, a, before}] : `u` (or Ctrl+Z outside a text field) puts the last one back
+  function setMark(s, a, patch, noUndo) {
     if (needName()) return null;
     const mark = marks.get(s.key) || blank(s, a);
+    if (!noUndo) undo.push({ s, a, before: { mark: mark.mark, note: mark.note, sentences: { ...mark.sentences } } });
+    if (undo.length > 200) undo.shift();
     Object.assign(mark, patch);
     mark.at = new Date().toISOString();
     marks.set(s.key, mark);
@@ -247,7 +281,11 @@
     }
     const body = el("div", { class: "item-body" });
     section.appendChild(body);
-    section.addEventListener("click", () => setCurrent(item.index));
+    section.addEventListener("click", () => {
+      if (state.summary && state.summary.item === item.index) { setCurrent(item.index); return; }
+      const first = item.rendered && !item.folded ? item.body.querySelector("div.summary[data-key], div.pair-cell.head[data-key]") : null;
+      setSummary(item, first ? first.dataset.key : null);
+    });
     Object.assign(item, { section, body, fold });
     main.appendChild(section);
     paintFold(item);
@@ -360,6 +398,9 @@
     if (at < 0) at = 0;
     const item = list[Math.max(0, Math.min(list.length - 1, at + (step || 0)))];
     setCurrent(item.index);
+    // The current summary follows the article: its first summary (none while it is folded).
+    const first = item.folded ? null : cards(item)[0];
+    setSummary(item, first ? first.dataset.key : null);
     scrollToNode(item.section);
     item.section.focus({ preventScroll: true });
   }
@@ -394,18 +435,69 @@
     const card = setSummary(list[pos], here[at]);
     if (card) { scrollToNode(card); card.focus({ preventScroll: true }); }
   }
+  // What a / r / n act on: the current summary when its card is on screen, else the first summary
+  // card on screen (of the current article first); never a summary off screen.
+  const onScreen = (node) => {
+    const r = node.getBoundingClientRect();
+    return r.height > 0 && r.bottom > headerHeight() + 4 && r.top < window.innerHeight - 4;
+  };
+  function visibleCards() {
+    return [...document.querySelectorAll("div.summary[data-key], div.pair-cell.head[data-key]")]
+      .filter((c) => !c.closest("[hidden]") && onScreen(c));
+  }
   function currentSummary() {
-    if (!state.summary) return null;
-    return bySummary.get(state.summary.key) || null;
+    const item = items[state.current];
+    let card = state.summary ? document.querySelector(`[data-key="${CSS.escape(state.summary.key)}"]`) : null;
+    if (!card || !onScreen(card)) {
+      const seen = visibleCards();
+      card = seen.find((c) => item && item.section.contains(c)) || seen[0] || null;
+      if (!card) return null;
+      const at = items.find((x) => x.section.contains(card));
+      setSummary(at, card.dataset.key);
+    }
+    return bySummary.get(card.dataset.key) || null;
+  }
+  // Scrolling moves the current article and summary to what is on screen.
+  let scrollTimer = null;
+  window.addEventListener("scroll", () => {
+    clearTimeout(scrollTimer);
+    scrollTimer = setTimeout(() => {
+      const item = items[state.current];
+      if (item && !item.section.hidden && onScreen(item.section)) {
+        const card = state.summary && document.querySelector(`[data-key="${CSS.escape(state.summary.key)}"]`);
+        if (card && onScreen(card)) return;
+      }
+      const top = headerHeight() + 8;
+      const under = items.find((x) => !x.section.hidden && x.section.getBoundingClientRect().bottom > top);
+      if (!under) return;
+      const card = [...under.section.querySelectorAll("div.summary[data-key], div.pair-cell.head[data-key]")].find(onScreen);
+      if (card) setSummary(under, card.dataset.key); else { setSummary(under, null); }
+    }, 80);
+  }, { passive: true });
+  function undoLast() {
+    const last = undo.pop();
+    if (!last) { say("Nothing to undo."); return; }
+    setMark(last.s, last.a, last.before, true);
+    repaintMarks(last.s.key);
+    applyQueue();
+    say(`Undone: ${last.s.run} on “${clip(last.a.title, 50)}” is back to ${last.before.mark || "no mark"}.`);
   }
   $("fold-all").addEventListener("click", () => { items.forEach((item) => toggle(item, true)); say("All articles folded: o or “Unfold all” opens them."); });
   $("unfold-all").addEventListener("click", () => { items.forEach((item) => toggle(item, false)); say("All articles unfolded: each one draws as you reach it."); });
+  // Only text fields pause the keys: after ticking a run box or choosing in a select they still work.
+  const typing = (t) => !!t && (t.isContentEditable || t.tagName === "TEXTAREA" ||
+    (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset|file|range|color)$/i.test(t.type) && !t.readOnly));
   document.addEventListener("keydown", (e) => {
     const target = e.target;
-    if (e.ctrlKey || e.metaKey || e.altKey || !items.length) return;
-    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-    const current = currentSummary();
-    if (e.key === "j") go(state.current, +1);
+    if (!items.length || typing(target)) return;
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "z" || e.key === "Z")) { e.preventDefault(); undoLast(); return; }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!"jkJKoarnu".includes(e.key) || e.key.length !== 1) return;
+    if (target && target !== document.body && /^(SELECT|INPUT|BUTTON)$/.test(target.tagName)) target.blur();
+    const current = /^[arn]$/.test(e.key) ? currentSummary() : null;
+    if (/^[arn]$/.test(e.key) && !current) { say("No summary on screen: scroll to one, or J / K."); e.preventDefault(); return; }
+    if (e.key === "u") undoLast();
+    else if (e.key === "j") go(state.current, +1);
     else if (e.key === "k") go(state.current, -1);
     else if (e.key === "J") moveSummary(+1);
     else if (e.key === "K") moveSummary(-1);
@@ -549,9 +641,23 @@
       // Scroll the article column (not the page) to the first evidence sentence.
       const first = body.querySelector("mark.evidence");
       const source = body.querySelector("div.source");
-      if (first && source) source.scrollTop += first.getBoundingClientRect().top - source.getBoundingClientRect().top - 40;
+      if (first && source && getComputedStyle(source).position === "sticky") {
+        source.scrollTop += first.getBoundingClientRect().top - source.getBoundingClientRect().top - 40;
+      } else if (first) {
+        // One column (a phone): the article is above, off screen. Go to the evidence, with a way back.
+        window.scrollTo({ top: first.getBoundingClientRect().top + window.scrollY - headerHeight() - 60 });
+        showBack(span);
+      }
     }
   }
+  const back = el("button", { type: "button", id: "back-to-sentence", hidden: "" }, "↓ back to the sentence");
+  document.body.appendChild(back);
+  let backTo = null;
+  function showBack(span) { backTo = span; back.hidden = false; }
+  back.addEventListener("click", () => {
+    back.hidden = true;
+    if (backTo) { window.scrollTo({ top: backTo.getBoundingClientRect().top + window.scrollY - window.innerHeight / 3 }); backTo.focus({ preventScroll: true }); }
+  });
 
   function sentencesOf(item, summary) {
     const text = el("p", { class: "text" });
@@ -573,12 +679,31 @@
     if (summary.repetition) badges.appendChild(el("span", { class: "badge repetition" }, "loop: " + summary.repetition));
     return badges;
   }
+  // What is wrong beyond the flags: problems of sentences no scorer flagged, and contradicted bullets
+  // (a flagged sentence's problems are under its flag). A long line folds.
+  const flaggedSentence = (s) => s.verdicts.some((v) => v.flagged);
+  function problemLine(text) {
+    const li = el("li");
+    if (text.length <= 110) { li.textContent = text; return li; }
+    const fold = el("details", { class: "problem" });
+    fold.appendChild(el("summary", {}, clip(text, 100)));
+    fold.appendChild(el("span", {}, text));
+    li.appendChild(fold);
+    return li;
+  }
   function problemsOf(summary) {
-    const problems = summary.sentences.flatMap((s) => s.problems)
+    const problems = summary.sentences.flatMap((s, i) => (flaggedSentence(s) ? [] : s.problems.map((p) => `Sentence ${i + 1}: ${p}`)))
       .concat(summary.contradictions.map((c) => `contradicts the bullet “${c.bullet}” (${c.reason})`));
     const list = el("ul", { class: "problems" });
-    for (const p of problems) list.appendChild(el("li", {}, p));
+    for (const p of problems) list.appendChild(problemLine(p));
     return list;
+  }
+  // Other editors' verdicts on one sentence: "bob dismissed the flag".
+  function othersVerdicts(summary, i, flagged) {
+    const said = (others.get(summary.key) || []).filter((m) => m.sentences && m.sentences[i]);
+    if (!said.length) return null;
+    const word = (v) => (flagged ? (v === "unsupported" ? "confirmed the flag" : "dismissed the flag") : v);
+    return el("span", { class: "others-verdicts" }, said.map((m) => `${m.editor || "(unnamed)"} ${word(m.sentences[i])}`).join(" · "));
   }
   // Each flagged sentence's reasons as text (scorer, score, threshold, evidence), with the editor's
   // verdict on the flag; every sentence when the editor asks ("Judge every sentence").
@@ -591,14 +716,20 @@
       const flagged = s.verdicts.some((v) => v.flagged);
       if (!flagged && !all) return;
       const row = el("div", { class: "flag" + (flagged ? " flagged" : ""), "data-index": String(i) });
-      row.appendChild(el("span", { class: "flag-sentence" }, `Sentence ${i + 1}: “${clip(s.text, 90)}”`));
+      // One line: which sentence, and the scores that flag it; the buttons right under it; the rest folded.
+      const why = s.verdicts.filter((v) => v.flagged).map(reason).join(" · ") || s.verdicts.map(reason).join(" · ");
+      row.appendChild(el("div", { class: "flag-line" }, `Sentence ${i + 1}: ${why}`));
+      const more = el("details", { class: "flag-more" });
+      more.appendChild(el("summary", {}, s.problems.length ? clip(s.problems[0], 90) + (s.problems.length > 1 ? ` (+${s.problems.length - 1})` : "")
+        : "scores and evidence"));
       const reasons = el("ul", { class: "reasons" });
+      for (const p of s.problems) reasons.appendChild(el("li", { class: "problem" }, p));
       for (const v of s.verdicts) {
         const li = el("li", { class: v.flagged ? "flagged" : "" }, reason(v));
         if (v.evidence) li.appendChild(el("span", { class: "evidence-text" }, ` · evidence: “${clip(trimEvidence(v.evidence, s.text), 160)}”`));
         reasons.appendChild(li);
       }
-      row.appendChild(reasons);
+      more.appendChild(reasons);
       const verdict = mark && mark.sentences[i];
       const choices = flagged ? [["unsupported", "confirm flag"], ["supported", "dismiss flag"]]
         : [["unsupported", "unsupported"], ["supported", "supported"]];
@@ -615,7 +746,10 @@
         });
         buttons.appendChild(b);
       }
+      const theirs = othersVerdicts(summary, i, flagged);
+      if (theirs) buttons.appendChild(theirs);
       row.appendChild(buttons);
+      row.appendChild(more);
       box.appendChild(row);
     });
     if (summary.sentences.length) {
@@ -660,8 +794,9 @@
     const notes = el("div", { class: "mark-notes" });
     const theirs = others.get(summary.key) || [];
     if (theirs.length) {
+      const judged = (m) => { const n = Object.keys(m.sentences || {}).length; return n ? `, ${plural(n, "sentence")} judged` : ""; };
       notes.appendChild(el("p", { class: "others" }, "Other editors: " + theirs.map((m) =>
-        `${m.editor || "(unnamed)"} ${m.mark || "note"}${m.note ? " “" + clip(m.note, 60) + "”" : ""}`).join(" · ")));
+        `${m.editor || "(unnamed)"} ${m.mark || "note"}${judged(m)}${m.note ? " “" + clip(m.note, 60) + "”" : ""}`).join(" · ")));
     }
     for (const old of stale.get(slotKey(summary.run_key, item.article.id)) || []) {
       const who = old.editor === editor ? "You" : old.editor || "An editor";
@@ -702,11 +837,11 @@
     const badges = badgesOf(summary);
     if (badges.children.length) card.appendChild(badges);
     card.appendChild(sentencesOf(item, summary));
-    const problems = problemsOf(summary);
-    if (problems.children.length) card.appendChild(problems);
     const flags = flagsOf(item, summary);
     flags.dataset.key = summary.key;
     if (!summary.reference) card.appendChild(flags);
+    const problems = problemsOf(summary);
+    if (problems.children.length) card.appendChild(problems);
     for (const [matcher, bullets] of Object.entries(summary.coverage)) {
       const covered = bullets.filter((b) => b.covered).length;
       card.appendChild(el("div", { class: "coverage-head" }, `Bullets covered (${matcher}): ${covered}/${bullets.length}`));
@@ -761,9 +896,11 @@
   }
 
   // ---- Export and import of marks.
+  // Export: every editor's marks this page holds (mine, and others' from the server or an import), each under its editor.
   $("export").addEventListener("click", () => {
-    const text = JSON.stringify({ version: 3, exported_at: new Date().toISOString(),
-                                  marks: markList().map((m) => ({ editor: editor, ...wire(m), at: m.at || "" })) }, null, 2);
+    const all = markList().map((m) => ({ editor: editor, ...wire(m), at: m.at || "" }));
+    for (const list of others.values()) for (const m of list) all.push({ editor: m.editor || "", ...wire(m), at: m.at || "" });
+    const text = JSON.stringify({ version: 3, exported_at: new Date().toISOString(), marks: all }, null, 2);
     $("marks-json").value = text;
     $("export-panel").hidden = false;
     const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })),
@@ -774,19 +911,48 @@
     const list = Array.isArray(parsed) ? parsed : parsed && Array.isArray(parsed.marks) ? parsed.marks : null;
     if (!list) { say(`${source}: not a marks file (expected {"marks": [...]} as exported here)`); return; }
     if (needName()) return;
-    let taken = 0, changed = 0;
+    // Each mark keeps its editor: a colleague's marks are theirs (shown as other editors', saved under
+    // their name); marks that name no editor become yours only if you say so.
+    const fileEditor = parsed && !Array.isArray(parsed) && typeof parsed.editor === "string" ? parsed.editor : "";
+    const authorOf = (raw) => (typeof raw.editor === "string" && raw.editor ? raw.editor : fileEditor);
+    const unnamed = list.filter((raw) => { const e = raw && typeof raw === "object" && readMark(raw); return e && e.place !== "elsewhere" && !authorOf(raw); }).length;
+    const adoptUnnamed = unnamed > 0 && window.confirm(`${source}: ${plural(unnamed, "mark")} name no editor. Import them as yours (${editor})? Cancel skips them.`);
+    let taken = 0, changed = 0, theirs = 0, refused = 0;
+    const byEditor = new Map();
     for (const raw of list) {
       const entry = readMark(raw);
       if (!entry || entry.place === "elsewhere") continue;
-      if (entry.place === "stale") { keepStale(entry, typeof raw.editor === "string" ? raw.editor : "", true); changed++; continue; }
+      let who = authorOf(raw);
+      if (!who) { if (!adoptUnnamed) { refused++; continue; } who = editor; }
+      if (!EDITOR_RE.test(who)) continue;
+      if (entry.place === "stale") { keepStale(entry, who, true); changed++; continue; }
       const s = entry.slot.summary;
-      setMark(s, entry.slot.article, { mark: entry.mark.mark, note: entry.mark.note, sentences: entry.mark.sentences });
-      taken++;
+      if (who === editor) {
+        setMark(s, entry.slot.article, { mark: entry.mark.mark, note: entry.mark.note, sentences: entry.mark.sentences });
+        taken++;
+        continue;
+      }
+      const mark = { ...entry.mark, editor: who };
+      const list2 = (others.get(s.key) || []).filter((m) => m.editor !== who);
+      list2.push(mark);
+      others.set(s.key, list2);
+      try { if (storage) storage.setItem(JSON.stringify([STORE, scope, who, s.key]), JSON.stringify({ ...wire(mark), at: mark.at, editor: who })); } catch (e) { /* this visit only */ }
+      if (!byEditor.has(who)) byEditor.set(who, []);
+      byEditor.get(who).push(wire(mark));
+      theirs++;
+    }
+    if (reviewUrl) {
+      for (const [who, wired] of byEditor) {
+        fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ editor: who, marks: wired }) })
+          .catch((e) => say(`Could not save ${who}'s imported marks to the review server: ${e.message}`));
+      }
     }
     applyQueue();
     refresh();
-    const skipped = list.length - taken - changed;
-    say(`${source}: ${plural(taken, "mark")} imported` +
+    const skipped = list.length - taken - changed - theirs - refused;
+    say(`${source}: ${plural(taken, "mark")} imported as yours (${editor})` +
+        (theirs ? `, ${plural(theirs, "mark")} of ${[...byEditor.keys()].join(", ")} kept under their names` : "") +
+        (refused ? `, ${refused} naming no editor not imported` : "") +
         (changed ? `, ${changed} made on another text of the summary or article (shown as warnings, not applied)` : "") +
         (skipped ? `, ${skipped} skipped (not summaries on this page, or malformed)` : ""));
   }
@@ -820,7 +986,7 @@
           onServer.add(key);
           if (!marks.has(key)) { marks.set(key, { ...entry.mark, legacy: entry.legacy }); taken++; }
         } else {
-          const list = others.get(key) || [];
+          const list = (others.get(key) || []).filter((m) => m.editor !== who);
           list.push(entry.mark);
           others.set(key, list);
         }

@@ -39,7 +39,7 @@ def problems(judged: dict) -> list[str]:
     its names and numbers the article lacks (`consistency_entity`), the roles it gets wrong (a
     reversed role, a statement by someone the article never quotes: `consistency_claims`), and, where the sentence is
     flagged, the words or claims the scorer did not find (``missing``: `consistency_lemmas`,
-    `consistency_claims`)."""
+    `consistency_claims`), as one line per sentence ("3 of its 8 claims not found in the article: …")."""
     out = []
     for entity in judged.get("entities", []):
         if entity["status"] == "unmatched":
@@ -47,8 +47,12 @@ def problems(judged: dict) -> list[str]:
         elif entity["status"] == "qualifier_mismatch":
             out.append(f"“{entity['text']}”: {entity['detail']}")
     out += [r for r in judged.get("roles", ()) if isinstance(r, str)]  # `consistency_claims`: who did what
-    if judged.get("flagged"):
-        out += [f"“{m}” is not in the article" for m in judged.get("missing", ()) if isinstance(m, str)]
+    missing = [m for m in judged.get("missing", ()) if isinstance(m, str)]
+    if judged.get("flagged") and missing:  # one line per sentence, however many pairs or words
+        n = judged.get("claims")
+        out.append(f"{len(missing)} of its {n} claims not found in the article: " + "; ".join(missing)
+                   if isinstance(n, int) and n >= len(missing) else
+                   f"{len(missing)} not in the article: " + ", ".join(f"“{m}”" for m in missing))
     return out
 
 

@@ -148,7 +148,8 @@ class ClaimSupport(SentenceConsistency):
                 context = last_person(words) or context
                 if conflicts:  # a reversed role or an unsaid statement: the claim is wrong, not just unfound
                     score = 0.0
-                judged.append({"score": score, "missing": missing, "roles": [c["detail"] for c in conflicts],
+                judged.append({"score": score, "missing": missing, "claims": len(sentence_arcs) or None,
+                               "roles": [c["detail"] for c in conflicts],
                                "contradicted": any(c["kind"] == "reversed" for c in conflicts),
                                "evidence": article_sentences[best] if best is not None else None})
             out.append(judged)
