@@ -123,10 +123,15 @@ def mentions(text: str) -> tuple[Mention, ...]:
     return tuple(sorted(out, key=lambda m: m.start))
 
 
+_SPLIT_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})\b")
+
+
 @lru_cache(maxsize=256)
 def article_index(text: str) -> dict:
     """What summary mentions are matched against: the article's normalised text, its number
-    values (each with the qualifiers it appears with) and its date readings."""
+    values (each with the qualifiers it appears with) and its date readings. Thousands split by a
+    tokeniser ("13, 000" in the QAGS-C articles) are joined first: "13,000" is one number."""
+    text = _SPLIT_THOUSANDS.sub(r"\1,\2", text)
     numbers: dict[float, set] = {}
     spans = []
     for m in mentions(text):

@@ -17,24 +17,22 @@ only) and embedding similarity (topic only) do not: an arrest, a charge, a death
 resignation in an article that reports none leaves its arc without support.
 Roles (`harness.text.roles`): a sentence that gets who did what to whom wrong scores 0.0 and is
 flagged whatever its arcs, with the reason listed (``roles``): a role reversed against the
-article's own use of the verb ("the butler accused the footman" where the article has "the
-footman accused the butler", level ``contradicted``), or a speech verb ("said", "revealed",
-"requested", ...) whose speaker the article names but never quotes or reports as saying anything
-("the owners revealed" where they gave no comment).
+article's own use of the same verb, both arguments named ("the butler accused the footman" where
+the article has "the footman accused the butler"; "he forced himself" where the article has
+"staff forced him"; level ``contradicted``), or a plain saying verb ("said", "revealed",
+"requested", ...) whose speaker is a name the article uses but never quotes, or reports as saying
+anything, or one the article says stayed silent ("the owners revealed" where they "did not
+respond"). Descriptions ("the Bayern boss joked") and pronouns are never taken as unsaid speakers.
 Known failure modes: co-occurrence in one sentence is not the relation itself, so a negated event
 in the article still supports the arc ("was not arrested"); roles are read only where the parse
 gives a subject or object (a reversal in a noun phrase, "Smith's accuser Jones", passes); a
 claim spread over two article sentences counts as unsupported (no coreference: "He denies it"
 does not support "the footman denies it"); parse errors of the small spaCy model (headlines,
 lower-cased text) give wrong arcs and roles; near-synonym matching can accept related but different words.
-Measured flags (at the flag threshold of the shipped calibration, harness/calibration/shipped.json;
-`harness meta-eval --split lodo`, each labelled set left out
-in turn with its flag threshold chosen on the others; docs/meta-eval-consistency.md, "Transfer" and
-"Flags"): summaries flagged, consistent / inconsistent, on the set left out: QAGS-C 1.8% / 7.4%,
-SummEval 3.2% / 17.7%, CogenSumm 1.9% / 2.3%, FactCC 0.7% / 0.0%, Polytope 0.0% / 3.2%, XSumFaith
-(BBC) 58.5% / 79.5%. Human reference sentences (SummEval's 11 references of 100 CNN/DM articles)
-flagged: 35.5% of 2870; QAGS-C sentences people judged unsupported flagged: 6.6% of 183 (`python -m
-harness.meta_eval.flags`).
+Measured flags (false flags on consistent summaries and the share of inconsistent ones flagged, per
+labelled set left out): harness/calibration/shipped.json, written by `harness meta-eval --split lodo
+--save-calibration`, and docs/meta-eval-consistency.md, "Transfer" and "Flags" (no figures here:
+they change with every scorer change and live in one place).
 """
 
 from __future__ import annotations
@@ -121,9 +119,6 @@ class ClaimSupport(SentenceConsistency):
             where = partial(_sentences_with, index, synonyms)
             who = article_role_index(text)
 
-            def same_verb(key, synonyms=synonyms):
-                return {key, *synonyms.get(key, ())}
-
             def known(key, index=index):
                 return key in index
             context = None
@@ -144,7 +139,7 @@ class ClaimSupport(SentenceConsistency):
                     missing = [w.text for w, f in zip(content, found, strict=True) if not f]
                     votes = np.bincount([s for f in found for s in f], minlength=len(article_sentences))
                 best = int(np.argmax(votes)) if len(votes) and votes.max() > 0 else None
-                conflicts = role_conflicts(roles(words, context), who, same_verb, known)
+                conflicts = role_conflicts(roles(words, context), who, known)
                 context = last_person(words) or context
                 if conflicts:  # a reversed role or an unsaid statement: the claim is wrong, not just unfound
                     score = 0.0

@@ -24,14 +24,10 @@ Known failure modes: only what the small NER model tags is checked (it misses so
 and mislabels others); a fact that is wrong but uses only article entities ("the mayor's office
 set a car on fire", a role swap) scores perfectly; paraphrased names ("the Kremlin" for
 "Russia") count as unmatched; lower-cased text (some datasets) weakens the NER.
-Measured flags (at the flag threshold of the shipped calibration, harness/calibration/shipped.json;
-`harness meta-eval --split lodo`, each labelled set left
-out in turn with its flag threshold chosen on the others; docs/meta-eval-consistency.md, "Transfer"
-and "Flags"): summaries flagged, consistent / inconsistent, on the set left out: QAGS-C 10.6% /
-9.8%, SummEval 0.4% / 8.2%, CogenSumm 5.4% / 12.5%, FactCC 0.0% / 1.6%, Polytope 0.0% / 5.7%,
-XSumFaith (BBC) 18.5% / 51.0%. Human reference sentences (SummEval's 11 references of 100 CNN/DM
-articles) flagged: 11.2% of 2870; QAGS-C sentences people judged unsupported flagged: 4.4% of 183
-(`python -m harness.meta_eval.flags`).
+Measured flags (false flags on consistent summaries and the share of inconsistent ones flagged, per
+labelled set left out): harness/calibration/shipped.json, written by `harness meta-eval --split lodo
+--save-calibration`, and docs/meta-eval-consistency.md, "Transfer" and "Flags" (no figures here:
+they change with every scorer change and live in one place).
 """
 
 from __future__ import annotations
