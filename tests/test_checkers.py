@@ -310,7 +310,7 @@ def test_meta_eval_runs_a_checker_config(tiny_roberta_dir, tmp_path, monkeypatch
                                       ("Police officers were killed.", 1, "test"), ("The mayor fled.", 0, "test")]]
     data = tmp_path / "facts.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert cli.meta_eval(["--data", str(data), "--metrics", "consistency_minicheck", "--split", "given",
+    assert cli.main(["meta-eval", "--data", str(data), "--metrics", "consistency_minicheck", "--split", "given",
                           "--n-resamples", "20", "--out", str(tmp_path / "out")]) == 0
     assert "| consistency_minicheck | given |" in capsys.readouterr().out
     saved = json.loads((tmp_path / "out" / "meta_eval.json").read_text())

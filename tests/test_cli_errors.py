@@ -41,16 +41,19 @@ def harness_process(*args, cwd=ROOT, prefix=()):
 
 # --- one error path --------------------------------------------------------------------------------
 
-COMMANDS = ["leaderboard", "gate", "compare", "track", "review", "meta-eval"]
+COMMANDS = {"leaderboard": ["d"], "gate": ["--baseline", "b", "--candidate", "c"], "compare": ["d"],
+            "track": ["d"], "review": ["d"], "meta-eval": ["--data", "f"], "calibrate": ["--data", "f", "--out", "o"],
+            "train-checker": ["pairs", "--data", "f", "--out", "o"], "run": ["seed=1"], "validate": [], "plan": ["-m"],
+            "ls": ["systems"]}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_harness_error_from_any_command_is_one_line_and_exit_2(monkeypatch, capsys, command):
-    def fail(args):
+    def fail(options):
         raise HarnessError(f"{command} cannot go on: the fix")
 
     monkeypatch.setattr(cli, command.replace("-", "_"), fail)
-    code, out, err = call(capsys, command)
+    code, out, err = call(capsys, command, *COMMANDS[command])
     assert (code, out, err) == (2, "", f"error: {command} cannot go on: the fix\n")
 
 

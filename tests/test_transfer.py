@@ -15,6 +15,8 @@ from harness.meta_eval import transfer
 from harness.metrics.consistency.base import SentenceConsistency
 from harness.stats.agreement import best_threshold
 
+from .helpers.cli import one_line
+
 
 def meta_eval(args: list[str]) -> int:
     """`harness meta-eval ARGS` as users run it: through the command's one error path."""
@@ -134,15 +136,15 @@ def test_the_command_refuses_a_metric_that_is_not_a_consistency_scorer(tmp_path,
 
 
 def test_several_files_without_lodo_are_refused(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        meta_eval(["--data", *_files(tmp_path)])
-    assert "--data takes one file under --split half" in capsys.readouterr().err
+    assert meta_eval(["--data", *_files(tmp_path)]) == 2
+    one_line(2, capsys.readouterr().err, "harness meta-eval: --data takes one file under --split half")
 
 
 def _run_with(metrics: dict):
-    from types import SimpleNamespace
+    """A run whose metrics described these thresholds (read through `Run.thresholds`, as the page does)."""
+    from harness.results.runs import Run
 
-    return SimpleNamespace(results={"provenance": {"metrics": metrics}})
+    return Run(name="r", key=("r",), setup="", results={"provenance": {"metrics": metrics}})
 
 
 def test_the_page_legend_quotes_the_measured_rates_only_at_the_measured_threshold(tmp_path):

@@ -20,8 +20,8 @@ import numpy as np
 from harness.errors import DataError, HarnessError
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="harness calibrate", description=__doc__.splitlines()[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``harness calibrate``, declared on ``p`` (the parser `harness.cli` builds)."""
     p.add_argument("source", nargs="?", help="a review directory (its marks.json) or a marks.json file")
     p.add_argument("--data", help="a labelled file (formats qags, summac, summeval; detected when not given)")
     p.add_argument("--format", choices=["qags", "summac", "summeval"], help="--data's format")
@@ -39,7 +39,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="the cross-validation folds' seed")
     p.add_argument("--cache-dir", default="runs/.cache/meta_eval",
                    help="--data: where each scorer's scores of the file are kept (default runs/.cache/meta_eval)")
-    return p
 
 
 def _labelled(examples, table: dict):
@@ -188,14 +187,13 @@ def render(calibration: dict, base_name: str, what: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    """The command; HarnessError (one line, exit 2 in the CLI) for unusable input, nothing written."""
+def execute(args: argparse.Namespace, p: argparse.ArgumentParser) -> int:
+    """The command on the options `add_arguments` declared (``p.error`` for options that do not go
+    together); HarnessError (one line, exit 2 in the CLI) for unusable input, nothing written."""
     from harness.calibration.file import SHIPPED
     from harness.io import write_json_atomic
     from harness.outputs import check_writable
 
-    p = parser()
-    args = p.parse_args(argv)
     if args.source:
         if args.data or args.marks:
             p.error("give the marks as DIR (or marks.json) or with --marks/--data, not both")

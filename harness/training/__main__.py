@@ -8,14 +8,15 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "training" / "checker.yaml"
+from harness.config import CONF_DIR
+
+DEFAULT_CONFIG = CONF_DIR / "training" / "checker.yaml"
 
 
-def main(argv: list[str] | None = None) -> int:
-    from harness.errors import ConfigError, DataError
-
-    parser = argparse.ArgumentParser(prog="harness train-checker")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The steps of ``harness train-checker`` and their options, declared on ``parser`` (the one
+    `harness.cli` builds)."""
+    sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     p = sub.add_parser("pairs", help="build the pool: labelled pairs of the sets and synthetic pairs of their articles")
     p.add_argument("--data", nargs="+", required=True, help="annotated consistency files (one per set)")
     p.add_argument("--out", required=True, help="the pool's JSON Lines file (not overwritten)")
@@ -37,56 +38,60 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--train-sample", type=int, default=150, help="summaries per training set the fold model scores")
     e.add_argument("--only", help="comma-separated sets to evaluate (default: every finished fold)")
     e.add_argument("--out", required=True, help="a new directory: lodo.json and lodo.md")
-    options = parser.parse_args(argv)
-    try:
-        if options.command == "pairs":
-            from harness.training.pairs import build_pool, write_pool
 
-            out = Path(options.out)
-            if out.exists():
-                raise DataError(f"{out} exists; give a new --out")
-            for path in options.data:
-                if not Path(path).is_file():
-                    raise DataError(f"no such file: {path}")
-            pool = build_pool(options.data, options.seed, options.per_article,
-                              log=lambda m: print(m, file=sys.stderr, flush=True))
-            write_pool(pool, out)
-            print(f"{len(pool)} pairs -> {out}")
-            return 0
-        if options.command == "evaluate":
-            from harness.io import write_json_atomic, write_text_atomic
-            from harness.training import lodo
 
-            out = Path(options.out)
-            if out.exists():
-                raise DataError(f"{out} exists; give a new --out")
-            names = options.metrics.split(",")
-            report = lodo.run(options.data, options.folds_dir, names, cache_dir=options.cache_dir,
-                              train_sample=options.train_sample, only=options.only.split(",") if options.only else None,
-                              log=lambda m: print(m, file=sys.stderr, flush=True))
-            text = lodo.render(report["folds"], report["scorers"])
-            write_json_atomic(out / "lodo.json", report)
-            write_text_atomic(out / "lodo.md", text)
-            print(text)
-            return 0
-        from harness.training.pairs import read_pool
-        from harness.training.train import load_config, train
+def execute(options: argparse.Namespace) -> int:
+    """The step `add_arguments` parsed; a ConfigError or DataError for unusable input (the CLI's one
+    line, exit 2), raised before anything is written."""
+    from harness.errors import DataError
 
-        overrides = list(options.overrides) + ([f"hold_out={options.hold_out}"] if options.hold_out else [])
-        config = load_config(options.config, overrides)
+    if options.step == "pairs":
+        from harness.training.pairs import build_pool, write_pool
+
         out = Path(options.out)
-        if (out / "card.json").exists():
-            raise DataError(f"{out} already holds a checker; give a new --out")
-        if not Path(options.pool).is_file():
-            raise DataError(f"no such pool file: {options.pool}")
-        card = train(config, read_pool(options.pool), out, log=lambda m: print(m, file=sys.stderr, flush=True))
-        print(f"{out}/adapter.safetensors: {card['adapter_bytes']} bytes, sha256 {card['adapter_sha256']}, "
-              f"{card['steps']} steps, {card['seconds']} s")
+        if out.exists():
+            raise DataError(f"{out} exists; give a new --out")
+        for path in options.data:
+            if not Path(path).is_file():
+                raise DataError(f"no such file: {path}")
+        pool = build_pool(options.data, options.seed, options.per_article,
+                          log=lambda m: print(m, file=sys.stderr, flush=True))
+        write_pool(pool, out)
+        print(f"{len(pool)} pairs -> {out}")
         return 0
-    except (ConfigError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if options.step == "evaluate":
+        from harness.io import write_json_atomic, write_text_atomic
+        from harness.training import lodo
+
+        out = Path(options.out)
+        if out.exists():
+            raise DataError(f"{out} exists; give a new --out")
+        names = options.metrics.split(",")
+        report = lodo.run(options.data, options.folds_dir, names, cache_dir=options.cache_dir,
+                          train_sample=options.train_sample, only=options.only.split(",") if options.only else None,
+                          log=lambda m: print(m, file=sys.stderr, flush=True))
+        text = lodo.render(report["folds"], report["scorers"])
+        write_json_atomic(out / "lodo.json", report)
+        write_text_atomic(out / "lodo.md", text)
+        print(text)
+        return 0
+    from harness.training.pairs import read_pool
+    from harness.training.train import load_config, train
+
+    overrides = list(options.overrides) + ([f"hold_out={options.hold_out}"] if options.hold_out else [])
+    config = load_config(options.config, overrides)
+    out = Path(options.out)
+    if (out / "card.json").exists():
+        raise DataError(f"{out} already holds a checker; give a new --out")
+    if not Path(options.pool).is_file():
+        raise DataError(f"no such pool file: {options.pool}")
+    card = train(config, read_pool(options.pool), out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{out}/adapter.safetensors: {card['adapter_bytes']} bytes, sha256 {card['adapter_sha256']}, "
+          f"{card['steps']} steps, {card['seconds']} s")
+    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m harness.training: the same command, through the CLI's one error path
+    from harness.cli import main
+
+    sys.exit(main(["train-checker", *sys.argv[1:]]))
