@@ -139,3 +139,23 @@ def test_a_bad_harness_threads_is_one_line_and_exit_2(tmp_path):
                           text=True, timeout=scaled_timeout(300))
     one_line(done.returncode, done.stderr, "HARNESS_THREADS='lots'")
     assert not (tmp_path / "run").exists()
+
+
+def test_the_fair_share_benchmarks_settings_and_articles(tmp_path, monkeypatch):
+    import importlib.util
+
+    from harness.data.load import load_articles
+
+    spec = importlib.util.spec_from_file_location("fair_share", ROOT / "benchmarks" / "fair_share.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # the shell's own: never in what either setting measures
+    old, new = bench.environment("old", None, tmp_path), bench.environment("new", None, tmp_path)
+    assert old["HARNESS_THREADS"] == "torch" and "HARNESS_THREADS" not in new
+    assert "OMP_NUM_THREADS" not in old and "OMP_NUM_THREADS" not in new
+    assert bench.environment("new", 1, tmp_path)["HARNESS_THREADS"] == "1"
+    spin = bench.environment("env:GOMP_SPINCOUNT=10000", None, tmp_path)
+    assert spin["GOMP_SPINCOUNT"] == "10000" and "HARNESS_THREADS" not in spin
+    articles = load_articles(str(bench.rotations(tmp_path, 3)))
+    assert len({a.id for a in articles}) == 3 and len({a.body for a in articles}) == 3
+    assert bench.slug("env:GOMP_SPINCOUNT=10000-quiet0") == "env-GOMP_SPINCOUNT-10000-quiet0"
