@@ -123,3 +123,23 @@ def test_200million_is_not_a_contradiction_of_200m(entity):
     assert value_conflict("The hotel was sold for £200million.", "The hotel was sold for £200m.") is None
     assert value_conflict("The hotel was sold for £300million.", "The hotel was sold for £200m.")
     assert not _judged(entity, "The hotel was sold for £200million.")["flagged"]
+
+
+@pytest.mark.parametrize("text, status", [("the 16-year-old was beaten.", "matched"),  # the article: "Khdeir, 16,"
+                                          ("Boy, 2, slipped.", "matched"),  # "two-year-old"
+                                          ("It took six days.", "matched"),
+                                          ("the 17-year-old was beaten.", "unmatched"),
+                                          ("It took six weeks.", "unmatched")])
+def test_an_age_or_span_matches_its_number_and_unit(text, status):
+    from harness.metrics.consistency.entity_precision import check
+    from harness.text.entities import article_index, mentions
+
+    index = article_index("Abu Khdeir , 16 , was beaten. A two-year-old boy fell. It took six days.")
+    assert [check(m, index)["status"] for m in mentions(text)] == [status]
+
+
+def test_thousands_split_by_a_tokeniser_are_one_number():
+    from harness.text.entities import article_index
+
+    numbers = article_index("They studied more than 13, 000 twins in 2011, 2012 and 3, 500 cats.")["numbers"]
+    assert {13000.0, 3500.0, 2011.0, 2012.0} <= set(numbers) and 13.0 not in numbers
