@@ -29,7 +29,10 @@ inherits them. A save must name an editor (the page asks once and keeps the name
 marks a summary on the current page (sentence indices within that summary's sentences, verdicts
 ``supported`` or ``unsupported``); the server stamps ``at``. Marks the page cannot show (their
 summary or article changed, their run is not on it) are kept in the file, and ``GET /marks.json``
-says how many and why (``unplaced``, ``unplaced_reasons``). Marks of versions 1 and 2 (no hashes;
+says how many and why (``unplaced``, ``unplaced_reasons``), and what the editors' sentence verdicts say
+of each scorer's flags on this page (``page_rates``: precision and recall by
+`harness.reports.compare.flag_rates`, the figures ``harness compare --marks`` prints; every save's answer
+carries them too, so the page's legend shows them as they change). Marks of versions 1 and 2 (no hashes;
 version 1: no editor either) are read as marks of the summary of their run label and article; an
 editor's new mark of that summary replaces their legacy one.
 
@@ -51,6 +54,7 @@ from pathlib import Path
 
 from harness.errors import FULL, HarnessError, StorageError
 from harness.io import file_lock
+from harness.reports.compare import flag_rates
 from harness.reports.html import REVIEW_META, review_page
 from harness.results.marks import (
     EDITOR,
@@ -60,12 +64,15 @@ from harness.results.marks import (
     VERDICTS,
     MarksError,
     Summaries,
+    data_summaries,
     empty,
     identity,
     is_legacy,
     latest,
-    page_summaries,
+    normalize,
+    place_on,
     read_marks_file,
+    report_data,
     write_marks,
 )
 from harness.text.surrogates import without_surrogates
@@ -75,7 +82,7 @@ MAX_EDITORS_PER_SUMMARY = 50  # marks of one summary kept in marks.json (one per
 RELOAD = "reload the page (report.html may have been rewritten since it was loaded)"
 
 __all__ = ["MARKS_VERSION", "MAX_NOTE", "ReviewError", "Page", "validate_marks", "read_saved",
-           "merge_marks", "marks_answer", "make_server", "serve"]
+           "merge_marks", "marks_answer", "page_rates", "make_server", "serve"]
 
 
 class ReviewError(HarnessError):
@@ -87,6 +94,44 @@ def directory_id(directory: Path) -> str:
     return hashlib.sha256(str(Path(directory).resolve()).encode("utf-8")).hexdigest()
 
 
+Flags = dict[tuple, dict[str, list]]  # summary key -> scorer -> per sentence: flagged (None: no verdict)
+
+
+def page_flags(data: dict) -> Flags:
+    """Which sentences each scorer flags on the page (its report data, as the page shows them), by
+    summary (run_key, article id, summary SHA-256)."""
+    run_keys = data.get("run_keys") or {}
+    out: Flags = {}
+    for article in data.get("articles") or []:
+        for s in article.get("summaries") or []:
+            key = (s.get("run_key") or run_keys.get(s.get("run")), article.get("id"), s.get("sha256"))
+            scorers: dict[str, list] = {}
+            sentences = [x for x in s.get("sentences") or [] if isinstance(x, dict)]
+            for i, sentence in enumerate(sentences):
+                for v in sentence.get("verdicts") or []:
+                    if isinstance(v, dict) and isinstance(v.get("scorer"), str):
+                        scorers.setdefault(v["scorer"], [None] * len(sentences))[i] = bool(v.get("flagged"))
+            out[key] = scorers
+    return out
+
+
+def page_rates(saved: list[dict], summaries: Summaries, flags: Flags) -> dict:
+    """The page measures itself: each scorer's precision and recall against the editors' sentence
+    verdicts on this page (`harness.reports.compare.flag_rates`, the figures ``harness compare
+    --marks`` prints for the same marks and runs), how many sentences were judged, by how many editors."""
+    marks = []
+    for mark in saved:
+        try:
+            marks.append(normalize(mark))
+        except ValueError:
+            continue
+    placed, _ = place_on(summaries, marks)
+    judged = {(ref.key, s["index"]) for ref, mark in placed for s in mark["sentences"]}
+    editors = {mark["editor"] for ref, mark in placed if mark["sentences"]}
+    return {"flags": flag_rates(placed, lambda ref: flags.get(ref.key, {})), "judged": len(judged),
+            "editors": len(editors)}
+
+
 class Page:
     """DIR/report.html as served, reread (with its summaries) whenever the file changes."""
 
@@ -95,11 +140,11 @@ class Page:
         self.path = self.directory / "report.html"
         self._lock = threading.Lock()
         self._stamp = None
-        self._current: tuple[bytes, Summaries] | None = None
+        self._current: tuple[bytes, Summaries, Flags] | None = None
         self.current()  # a directory that cannot be reviewed fails here, before serving
 
-    def current(self) -> tuple[bytes, Summaries]:
-        """(the page as served, its summaries); ReviewError when report.html is gone or not one this
+    def current(self) -> tuple[bytes, Summaries, Flags]:
+        """(the page as served, its summaries, its flags); ReviewError when report.html is gone or not one this
         harness wrote."""
         try:
             st = os.stat(self.path)
@@ -114,7 +159,8 @@ class Page:
                     served = review_page(written).replace(
                         REVIEW_META, f'{REVIEW_META}\n<meta name="harness-review-dir" '
                                      f'content="{directory_id(self.directory)}">', 1)
-                    self._current = served.encode("utf-8"), page_summaries(written)
+                    data = report_data(written)
+                    self._current = served.encode("utf-8"), data_summaries(data), page_flags(data)
                 except (OSError, ValueError) as e:
                     self._stamp, self._current = None, None
                     raise ReviewError(f"{self.path}: {e}; rewrite it with `harness compare {self.directory} "
@@ -216,11 +262,13 @@ def merge_marks(saved: list[dict], editor: str, marks: list[dict], summaries: Su
     return list(merged.values())
 
 
-def marks_answer(saved: list[dict], summaries: Summaries, saved_at: str | None = None) -> dict:
-    """``GET /marks.json``: every editor's marks, and how many of them this page cannot show, by reason."""
+def marks_answer(saved: list[dict], summaries: Summaries, saved_at: str | None = None,
+                 flags: Flags | None = None) -> dict:
+    """``GET /marks.json``: every editor's marks, how many of them this page cannot show, by reason,
+    and (``page_rates``) what the editors' sentence verdicts say of each scorer's flags on this page."""
     reasons = summaries.unplaced(saved)
     return {"version": MARKS_VERSION, "saved_at": saved_at, "marks": saved, "unplaced": sum(reasons.values()),
-            "unplaced_reasons": reasons}
+            "unplaced_reasons": reasons, "page_rates": page_rates(saved, summaries, flags or {})}
 
 
 def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:
@@ -290,7 +338,7 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
             if path not in ("/", "/report.html", "/" + MARKS):
                 return self._error(404, "not found")
             try:
-                page, summaries = report.current()
+                page, summaries, flags = report.current()
             except ReviewError as e:
                 return self._error(503, str(e))
             if path != "/" + MARKS:
@@ -300,7 +348,7 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                     saved, saved_at = read_saved(directory / MARKS)
                 except MarksError as e:
                     return self._error(409, str(e))
-            self._json(marks_answer(saved, summaries, saved_at))
+            self._json(marks_answer(saved, summaries, saved_at, flags))
 
         def _post(self):
             port = self.server.server_address[1]
@@ -320,7 +368,7 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                 return self._error(413, f"at most {MAX_BODY} bytes")
             body = self.rfile.read(length)
             try:
-                _, summaries = report.current()
+                _, summaries, flags = report.current()
             except ReviewError as e:
                 return self._error(503, str(e))
             try:
@@ -338,7 +386,8 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1") -> Thre
                     return self._error(400, str(e))
                 write_marks(path, merged, at)
             own = sum(m["editor"] == editor for m in merged)
-            self._json({"marks": own, "total": len(merged), "editor": editor, "at": at, "path": str(path)})
+            self._json({"marks": own, "total": len(merged), "editor": editor, "at": at, "path": str(path),
+                        "page_rates": page_rates(merged, summaries, flags)})
 
         def _refuse(self):
             self._error(405, "GET or POST only")

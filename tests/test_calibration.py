@@ -208,6 +208,7 @@ def test_the_warning_reaches_the_legend_and_the_leaderboard():
     from harness.calibration.record import drift_lines
     from harness.reports.flag_legend import legend
     from harness.reports.leaderboard import _calibration_warnings, render_markdown
+    from harness.results.runs import Run
 
     rows = [{"scores": {"consistency/score@claims": float(s)}} for s in np.linspace(0.2, 0.6, 12)]
     calibration = {"reference": {"sets": {"a": {"scorers": {"consistency_claims": CNNDM_LIKE["a"]}}}}}
@@ -218,7 +219,7 @@ def test_the_warning_reaches_the_legend_and_the_leaderboard():
     (line,) = drift_lines(results)
     assert line.startswith("consistency_claims: thresholds of the calibration 'shipped' do not fit this data: its "
                            "summaries (median score 0.400, n=12)")
-    page = legend([SimpleNamespace(results=results, label="run-a")])
+    page = legend([Run(name="run-a", key=("a",), setup="", results=results, label="run-a")])
     assert page[-1] == f"Warning: run-a: {line}"
     board = {"sort_by": None, "columns": [], "metric_info": {}, "failed": [],
              "rows": [{"name": "run-a", "metrics": {}, "n_articles": 12, "dirs": ["x"],

@@ -34,7 +34,7 @@ from harness.stats.bootstrap import CONFIDENCE, N_RESAMPLES
 from harness.text.visible import visible
 
 __all__ = ["CompareError", "load_runs", "compare", "check_n_resamples", "read_marks", "agreement_with_marks",
-           "marks_review", "render_markdown", "render_terminal",
+           "marks_review", "flag_rates", "render_markdown", "render_terminal",
            "render_csv", "write_comparison"]
 
 
@@ -195,13 +195,25 @@ def agreement_with_marks(runs: list[Run], marks: list, metrics: list[str], *, se
 
 
 def flag_precision(runs: list[Run], placed: list[tuple[SummaryRef, dict]]) -> dict[str, dict]:
+    """`flag_rates` of the flags in the runs' scores (``flagged``), never in the mark."""
+    by_label = {r.label: r for r in runs}
+
+    def flags(ref: SummaryRef) -> dict[str, list]:
+        return {scorer: [_flagged(v) if isinstance(v, dict) else None for v in sentences]
+                for scorer, sentences in details.sentences(by_label[ref.run].scores.get(ref.article_id, {})).items()}
+
+    return flag_rates(placed, flags)
+
+
+def flag_rates(placed: list[tuple[SummaryRef, dict]], flags) -> dict[str, dict]:
     """Per consistency scorer, its flags against the editors' sentence verdicts: ``precision``,
     the share of the flagged sentences editors judged that they judged unsupported (``n_flagged``
     of them), and, where editors judged sentences it did not flag, ``recall``, the share of the
     sentences judged unsupported that it flagged (``n_unsupported`` of them; None where no
     unflagged sentence was judged). Each sentence counts once, as the share of its editors who
-    judged it unsupported. Flags are read from the run's scores (``flagged``), never from the mark."""
-    by_label = {r.label: r for r in runs}
+    judged it unsupported. ``flags(ref)``: scorer -> per sentence of that summary, whether it
+    flagged it (None: no verdict) — from the runs' scores (`flag_precision`, ``compare --marks``)
+    or from the page's data (``harness review``: the page measures itself)."""
     judged: dict[tuple, dict[str, str]] = {}  # (summary, sentence index) -> editor -> verdict
     refs: dict[tuple, SummaryRef] = {}
     for ref, mark in placed:
@@ -212,11 +224,11 @@ def flag_precision(runs: list[Run], placed: list[tuple[SummaryRef, dict]]) -> di
     for (key, index), verdicts in judged.items():
         ref = refs[(key, index)]
         unsupported = sum(v == "unsupported" for v in verdicts.values()) / len(verdicts)
-        for scorer, sentences in details.sentences(by_label[ref.run].scores.get(ref.article_id, {})).items():
-            if index >= len(sentences) or not isinstance(sentences[index], dict):
+        for scorer, flagged in flags(ref).items():
+            if index >= len(flagged) or flagged[index] is None:
                 continue
             t = totals.setdefault(scorer, {"flagged": [], "unflagged": []})
-            t["flagged" if _flagged(sentences[index]) else "unflagged"].append(unsupported)
+            t["flagged" if flagged[index] else "unflagged"].append(unsupported)
     out = {}
     for scorer, t in sorted(totals.items()):
         flagged, unflagged = t["flagged"], t["unflagged"]

@@ -4,7 +4,10 @@ shown, its flag threshold and, where it is the one of the run's calibration (res
 rates that calibration measured: the share of consistent summaries flagged (false flags) and of
 inconsistent ones (recall), per data set left out (shipped) or cross-validated on its own marks
 (``harness calibrate``). A threshold other than the calibrated one says so. Where the run's data does
-not score like its calibration's (`harness.calibration.drift`), the legend says that too."""
+not score like its calibration's (`harness.calibration.drift`), the legend says that too.
+
+The runs are `harness.results.runs.Run`s: their thresholds (``Run.thresholds``, per sentence or not) and
+calibration record (``Run.calibration``) are read through its accessors, the one reader of results.json."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def _pct(x) -> str:
 
 def run_calibration_path(run, default: Path = CALIBRATION) -> Path:
     """The calibration file a run ran under (its results.json record), else ``default``."""
-    record = run.results.get("calibration") if isinstance(run.results, dict) else None
+    record = run.calibration
     if not isinstance(record, dict) or record.get("shipped", True) or not isinstance(record.get("path"), str):
         return Path(default)
     from harness.provenance import PROJECT_ROOT
@@ -66,7 +69,7 @@ def legend(runs, path: Path | None = None) -> list[str]:
     one per scorer whose thresholds do not fit the run's data."""
     seen, warnings = _scorers(runs, path)
     lines = []
-    for name, (threshold, calibration_path) in seen.items():
+    for name, (threshold, calibration_path, _) in seen.items():
         entry = read_calibration(calibration_path).get(name)
         calibrated = entry.get("flag_threshold") if isinstance(entry, dict) else None
         if not isinstance(calibrated, (int, float)):
@@ -89,15 +92,16 @@ TABLE_NOTE = ("Flags are per sentence: a sentence is flagged when a scorer score
 
 def legend_table(runs, path: Path | None = None) -> dict:
     """The legend as a compact table for the page: ``columns`` (the data sets the calibration measured),
-    ``rows`` (per scorer: ``scorer``, ``threshold``, ``rates``: data set -> [consistent flagged,
+    ``rows`` (per scorer: ``scorer`` (its config name), ``key`` (the scorer's own key, as its sentence
+    verdicts name it), ``threshold``, ``rates``: data set -> [consistent flagged,
     inconsistent flagged] as fractions, or ``note`` where the rates do not apply), ``note`` (what a
     flag and a rate count) and ``notes`` (warnings, and how to calibrate)."""
     seen, warnings = _scorers(runs, path)
     rows, columns = [], {}
-    for name, (threshold, calibration_path) in seen.items():
+    for name, (threshold, calibration_path, key) in seen.items():
         entry = read_calibration(calibration_path).get(name)
         calibrated = entry.get("flag_threshold") if isinstance(entry, dict) else None
-        row = {"scorer": name, "threshold": threshold, "rates": {}}
+        row = {"scorer": name, "key": key, "threshold": threshold, "rates": {}}
         if not isinstance(calibrated, (int, float)):
             row["note"] = "no measured rates"
         elif abs(calibrated - threshold) > 1e-9:
@@ -117,18 +121,17 @@ def legend_table(runs, path: Path | None = None) -> dict:
             "notes": ([CALIBRATE_HINT] if rows else []) + [f"Warning: {w}" for w in warnings]}
 
 
-def _scorers(runs, path: Path | None) -> tuple[dict[str, tuple[float, Path]], list[str]]:
-    """(config name -> (its flag threshold, the calibration file it ran under), drift warnings)."""
-    seen: dict[str, tuple[float, Path]] = {}
+def _scorers(runs, path: Path | None) -> tuple[dict[str, tuple[float, Path, str]], list[str]]:
+    """(config name -> (its flag threshold, the calibration file it ran under, the scorer's key), drift
+    warnings). A composite (summary-level: not ``per_sentence``) flags no sentence and is left out."""
+    seen: dict[str, tuple[float, Path, str]] = {}
     warnings: list[str] = []
     for run in runs:
         calibration_path = Path(path) if path is not None else run_calibration_path(run)
-        for name, described in ((run.results.get("provenance") or {}).get("metrics") or {}).items():
-            # A sentence scorer describes its "scorer"; a composite (summary-level, its "inputs") flags nothing.
-            if (isinstance(described, dict) and described.get("scorer") and "inputs" not in described
-                    and isinstance(described.get("threshold"), (int, float)) and name not in seen):
-                seen[name] = (float(described["threshold"]), calibration_path)
-        for result in ((run.results.get("calibration") or {}).get("drift") or {}).values():
+        for name, entry in run.thresholds.items():
+            if entry.get("per_sentence", True) and name not in seen:
+                seen[name] = (float(entry["threshold"]), calibration_path, entry["scorer"])
+        for result in ((run.calibration or {}).get("drift") or {}).values():
             message = result.get("message") if isinstance(result, dict) else None
             if isinstance(message, str) and message not in warnings:
                 warnings.append(f"{run.label}: {message}" if getattr(run, "label", None) else message)

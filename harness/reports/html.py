@@ -8,8 +8,8 @@ its evidence in the article. Filters by run, ranking by any metric in its direct
 unfold and j / k / o keys, and marks (accept / reject / note) kept in the browser's localStorage
 per run, article and system, exported and imported as JSON for ``harness compare --marks``, or
 saved by ``harness review`` (harness/review.py). Articles render lazily (when unfolded and near
-the viewport), so 1,000 articles stay responsive. Bar charts of the headline metrics with their
-95% CIs (matplotlib).
+the viewport), so 1,000 articles stay responsive. Bar charts of the metrics with their 95%
+CIs (matplotlib), a panel per metric and one for every consistency scorer, their text as SVG text.
 
 Safety: every text from a model or a reference reaches the page as JSON data inside a
 ``<script type="application/json">`` element (``<``, ``>``, ``&`` escaped) and is put on the page
@@ -37,7 +37,10 @@ from harness.results.summaries import read_references, read_summary_rows
 from harness.text.repetition import repetition_warning
 from harness.text.visible import visible_strings
 
-MAX_PANELS = 6  # bar-chart panels: the comparison's first metrics (its sort metric and headlines)
+MAX_PANELS = 6  # bar-chart panels besides the consistency scorers' (each has its own): the sort metric and headlines
+CHART_FONT = 10  # points (4/3 px each): a panel drawn at 83% of its size still shows 11 px labels
+PANEL_WIDTH = 4.0  # inches (72 pt): one panel per metric, side by side where the screen is wide enough
+LABEL_WIDTH = 24  # characters of a run's name per line on a panel's axis
 
 
 def _scalar(value) -> bool:
@@ -185,9 +188,9 @@ FAITHFULNESS = "consistency/"  # the consistency metrics' own column namespace (
 
 
 def chart_panels(board: dict) -> list[str]:
-    """The chart's metrics: the comparison's sort metric, then the first column of each metric
-    config (ROUGE, each coverage matcher, each consistency scorer, ...), at most ``MAX_PANELS``,
-    one of them always a faithfulness (consistency) metric when the runs have one."""
+    """The chart's metrics: the first column of each metric config (ROUGE, each coverage matcher,
+    ...; the comparison's sort metric first), at most ``MAX_PANELS`` of those (at least one), plus
+    one panel for every consistency scorer (claims, entity, embedding, ...), in the comparison's order."""
     info = board.get("metric_info", {})
     present = [m for m in board["metrics"] if any(m in r["metrics"] for r in board["rows"])]
     shown, families = [], set()
@@ -196,50 +199,54 @@ def chart_panels(board: dict) -> list[str]:
         if not shown or family not in families:
             shown.append(metric)
             families.add(family)
-    faithful = next((m for m in present if m.startswith(FAITHFULNESS)), None)
-    panels = shown[:MAX_PANELS]
-    if faithful and not any(m.startswith(FAITHFULNESS) for m in panels):
-        panels[-1] = faithful
-    return panels
+    faithful = [m for m in shown if m.startswith(FAITHFULNESS)]
+    others = [m for m in shown if not m.startswith(FAITHFULNESS)][:max(1, MAX_PANELS - len(faithful))]
+    return [m for m in shown if m in faithful or m in others]
 
 
 def bar_chart_svg(board: dict) -> str | None:
-    """Horizontal bars with 95% CI whiskers, one panel per metric of the comparison (its first
-    ``MAX_PANELS``), runs in the comparison's rank order, each title with its direction; an SVG string.
-    Run names and metric names are drawn as the text they are: ``$…$`` is never read as mathtext
-    (nor any text by LaTeX)."""
+    """The chart: one SVG per panel (`chart_panels`), each drawn at its own size with its text as text
+    (``CHART_FONT`` points: an SVG ``<text>`` a browser can measure and select, not paths), as one
+    HTML fragment of ``<svg>`` elements the page lays out side by side and wraps on a narrow screen.
+    Horizontal bars with 95% CI whiskers, runs in the comparison's rank order, each title with its
+    direction. Run names and metric names are drawn as the text they are (escaped by matplotlib's SVG
+    writer): ``$…$`` is never read as mathtext (nor any text by LaTeX)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
-        return _bar_chart_svg(board)
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "svg.fonttype": "none"}):
+        panels = []
+        for i, metric in enumerate(chart_panels(board)):
+            with matplotlib.rc_context({"svg.hashsalt": f"panel-{i}"}):  # ids unique across the page's panels
+                panels.append(_panel_svg(board, metric))
+        return "\n".join(panels) or None
 
 
-def _bar_chart_svg(board: dict) -> str | None:
+def _panel_svg(board: dict, metric: str) -> str:
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     info = board.get("metric_info", {})
-    shown = chart_panels(board)
-    if not shown:
-        return None
     names = [r["name"] for r in board["rows"]][::-1]
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown) + 2.5, 0.45 * len(names) + 1.2),
-                             sharey=True, squeeze=False)
-    for ax, metric in zip(axes[0], shown, strict=True):
-        stats = [next(r for r in board["rows"] if r["name"] == n)["metrics"].get(metric) for n in names]
-        means = [s["mean"] if s else 0.0 for s in stats]
-        low = [s["mean"] - s["ci95"][0] if s else 0.0 for s in stats]
-        high = [s["ci95"][1] - s["mean"] if s else 0.0 for s in stats]
-        ax.barh(range(len(names)), means, xerr=[low, high], color="#4c78a8", ecolor="#333", capsize=3)
-        ax.set_title(f"{display_name(info, metric)} {arrow(info, metric)}".strip(), fontsize=9)
-        ax.set_xlim(min(0.0, min(means) - 0.05), max(1.0, max(m + h for m, h in zip(means, high, strict=True))))
-        ax.tick_params(labelsize=8)
-    axes[0][0].set_yticks(range(len(names)), names)
+    labels = ["\n".join(textwrap.wrap(n, LABEL_WIDTH, break_on_hyphens=False)[:3]) or n for n in names]
+    lines = sum(max(1, label.count("\n") + 1) for label in labels)
+    fig, ax = plt.subplots(figsize=(PANEL_WIDTH, 0.3 * lines + 0.25 * len(names) + 0.9))
+    stats = [next(r for r in board["rows"] if r["name"] == n)["metrics"].get(metric) for n in names]
+    means = [s["mean"] if s else 0.0 for s in stats]
+    low = [s["mean"] - s["ci95"][0] if s else 0.0 for s in stats]
+    high = [s["ci95"][1] - s["mean"] if s else 0.0 for s in stats]
+    ax.barh(range(len(names)), means, xerr=[low, high], color="#4c78a8", ecolor="#333", capsize=3)
+    ax.set_title(f"{display_name(info, metric)} {arrow(info, metric)}".strip(), fontsize=CHART_FONT + 1, wrap=True)
+    ax.set_xlim(min(0.0, min(means) - 0.05), max(1.0, max(m + h for m, h in zip(means, high, strict=True))))
+    ax.set_yticks(range(len(names)), labels)
+    ax.tick_params(labelsize=CHART_FONT)
     fig.tight_layout()
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
-    return buffer.getvalue()
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]  # no XML prolog or doctype inside the HTML page
 
 
 def _json_for_script(data) -> str:
@@ -263,10 +270,18 @@ QUEUE_FILTERS = (("all", "all summaries"), ("unmarked", "not marked by me"), ("f
                  ("editors", "editors disagree"), ("changed", "marked on an earlier text"))
 
 
-def _legend_html(table: dict) -> str:
+def _flags_on(data: dict) -> bool:
+    """Whether any summary on the page has sentences a consistency scorer judged."""
+    return any(isinstance(x, dict) and x.get("verdicts") for a in data.get("articles") or []
+               for s in a.get("summaries") or [] for x in s.get("sentences") or [])
+
+
+def _legend_html(table: dict, flags: bool = False) -> str:
     """The flag legend (harness/reports/flag_legend.py ``legend_table``): a compact table, folded,
-    outside the sticky header; the page adds its own precision and recall (``#page-rates``)."""
-    if not isinstance(table, dict) or not table.get("rows"):
+    outside the sticky header, and beside it the page's own precision and recall per scorer
+    (``#page-rates``: report.js fills it from ``harness review``'s ``page_rates``). Shown where the
+    runs recorded thresholds or the page has flags."""
+    if not isinstance(table, dict) or not (table.get("rows") or flags):
         return ""
     pct = lambda x: f"{100 * x:.0f}%" if isinstance(x, (int, float)) else "–"  # noqa: E731
     columns = table.get("columns") or []
@@ -279,11 +294,14 @@ def _legend_html(table: dict) -> str:
         body += (f'<tr><th scope="row">{html.escape(row["scorer"])}</th><td>&lt; {row["threshold"]:.3f}</td>'
                  f"{cells}</tr>")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.get("notes") or [])
+    calibrated = (f'<table class="legend"><caption>The calibration: summaries flagged</caption><thead><tr>'
+                  f'<th>scorer</th><th>flags below</th>{head}</tr>'
+                  f'<tr class="sub"><th></th><th></th>{"<th>consistent / inconsistent flagged</th>" * len(columns)}'
+                  f'</tr></thead><tbody>{body}</tbody></table>') if table.get("rows") else ""
     return (f'<details id="flag-legend"><summary>What a flag means: per sentence, below one threshold per scorer; '
-            f'rates per summary</summary><p>{html.escape(table.get("note") or "")}</p>'
-            f'<table class="legend"><thead><tr><th>scorer</th><th>flags below</th>{head}</tr>'
-            f'<tr class="sub"><th></th><th></th>{"<th>consistent / inconsistent flagged</th>" * len(columns)}</tr>'
-            f'</thead><tbody>{body}</tbody></table><div id="page-rates"></div><ul>{notes}</ul></details>')
+            f'rates per summary; this page\'s own precision and recall</summary>'
+            f'<p>{html.escape(table.get("note") or "")}</p><div class="legend-body">{calibrated}'
+            f'<div id="page-rates"></div></div><ul>{notes}</ul></details>')
 
 
 def render_html(data: dict, chart_svg: str | None, title: str) -> str:
@@ -293,11 +311,10 @@ def render_html(data: dict, chart_svg: str | None, title: str) -> str:
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
            f"{CONNECT_OFFLINE}; form-action 'none'; base-uri 'none'")
     chart = ""
-    if chart_svg:
-        encoded = base64.b64encode(chart_svg.encode("utf-8")).decode()
-        chart = (f'<details id="chart-panel"><summary>Chart: mean of each headline metric per run, with 95% CI'
-                 f'</summary><figure id="chart"><img alt="mean of each headline metric per run, with 95% CI" '
-                 f'src="data:image/svg+xml;base64,{encoded}"></figure></details>')
+    if chart_svg:  # matplotlib's SVG, its text escaped by its writer (no script runs: the page's CSP)
+        chart = (f'<details id="chart-panel"><summary>Chart: mean of each metric per run, with 95% CI (a panel '
+                 f'per metric, one for every consistency scorer)</summary><figure id="chart" role="img" '
+                 f'aria-label="mean of each metric per run, with 95% CI">{chart_svg}</figure></details>')
     filters = "".join(f'<option value="{v}">{html.escape(t)}</option>' for v, t in QUEUE_FILTERS)
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -331,7 +348,7 @@ autocomplete="off"></label><button id="change-editor" type="button" hidden>chang
 </div>
 <p id="status" aria-live="polite"></p>
 </header>
-{_legend_html(data.get("flag_legend") or {})}
+{_legend_html(data.get("flag_legend") or {}, _flags_on(data))}
 {chart}
 <main id="articles"></main>
 <section id="export-panel" hidden>

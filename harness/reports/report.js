@@ -246,7 +246,7 @@
     const body = { editor: editor, marks: keys.map((k) => marks.get(k)).filter(Boolean).map(wire) };
     fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
       .then((r) => r.ok ? r.json() : r.text().then((t) => { throw new Error(t || r.statusText); }))
-      .then((r) => { keys.forEach((k) => dirty.delete(k)); say(`Saved ${plural(r.marks, "mark")} of ${editor} to ${r.path}`); })
+      .then((r) => { keys.forEach((k) => dirty.delete(k)); paintRates(r.page_rates); say(`Saved ${plural(r.marks, "mark")} of ${editor} to ${r.path}`); })
       .catch((e) => say("Could not save the marks to the review server: " + e.message));
   }
 
@@ -944,6 +944,7 @@
     if (reviewUrl) {
       for (const [who, wired] of byEditor) {
         fetch(reviewUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ editor: who, marks: wired }) })
+          .then((r) => (r.ok ? r.json() : null)).then((r) => { if (r) paintRates(r.page_rates); })
           .catch((e) => say(`Could not save ${who}'s imported marks to the review server: ${e.message}`));
       }
     }
@@ -966,6 +967,48 @@
     });
     e.target.value = "";
   });
+  // ---- The page measures itself: each scorer's precision and recall against the editors' sentence
+  // verdicts on this page. `harness review` computes them (harness/review.py page_rates: the function
+  // `harness compare --marks` uses, on the page's own flags); a page opened as a file says where to get them.
+  const share = (v, n) => (typeof v === "number" && isFinite(v) ? `${v.toFixed(3)} (n=${n})` : "–");
+  function paintRates(rates) {
+    const box = $("page-rates");
+    if (!box) return;
+    box.textContent = "";
+    box.appendChild(el("h3", {}, "This page: the editors' sentence verdicts"));
+    if (!reviewUrl) {
+      box.appendChild(el("p", {}, "Opened as a file, the page cannot count every editor's verdicts: serve it with " +
+        "harness review DIR to see each scorer's precision and recall on this page here, or run harness compare " +
+        "RUN_DIRS --marks marks.json."));
+      return;
+    }
+    const flags = rates && rates.flags && typeof rates.flags === "object" ? Object.entries(rates.flags) : [];
+    if (!flags.length) {
+      box.appendChild(el("p", {}, "No sentence judged yet: confirm or dismiss flags (or “Judge every sentence”), " +
+        "and each scorer's precision and recall on this page appear here."));
+      return;
+    }
+    const names = new Map(((data.flag_legend || {}).rows || []).map((r) => [r.key, r.scorer]));
+    box.appendChild(el("p", {}, `${plural(rates.judged, "sentence")} judged by ${plural(rates.editors, "editor")}. ` +
+      "Precision: of the flagged sentences judged, the share judged unsupported; recall: of the sentences judged " +
+      "unsupported, the share flagged (as harness compare --marks counts them)."));
+    const table = el("table", { class: "legend page-rates" });
+    const head = el("tr");
+    for (const h of ["scorer", "precision", "recall", "judged"]) head.appendChild(el("th", {}, h));
+    table.appendChild(el("thead")).appendChild(head);
+    const body = el("tbody");
+    for (const [key, f] of flags) {
+      const row = el("tr", { "data-scorer": key });
+      row.appendChild(el("th", { scope: "row" }, names.get(key) || key));
+      row.appendChild(el("td", { class: "precision" }, share(f.precision, f.n_flagged)));
+      row.appendChild(el("td", { class: "recall" }, share(f.recall, f.n_unsupported)));
+      row.appendChild(el("td", {}, String(f.n_judged)));
+      body.appendChild(row);
+    }
+    table.appendChild(body);
+    box.appendChild(table);
+  }
+
   function fetchServer() {
     // The review server's marks.json: this editor's marks (taken where this browser has none of its
     // own), other editors' (shown on the cards), marks of changed summaries (warnings), and how many
@@ -993,6 +1036,7 @@
       }
       applyQueue();
       refresh();
+      paintRates(saved && saved.page_rates);
       const unplaced = saved && typeof saved.unplaced === "number" ? saved.unplaced : 0;
       const reasons = saved && saved.unplaced_reasons && typeof saved.unplaced_reasons === "object"
         ? Object.entries(saved.unplaced_reasons).filter(([, n]) => n).map(([why, n]) => `${why}: ${n}`).join(", ") : "";
@@ -1012,6 +1056,7 @@
   say(`${plural(total, "article")} × ${plural(data.runs.length, "system")}` + (kept ? `; ${plural(kept, "mark")} kept from earlier visits` : "") +
       (differing ? `; warning: the runs saw different texts of ${plural(differing, "article")}` : "") +
       (total > FOLD_OVER ? "; all folded: o or “Unfold all” opens them" : ""));
+  paintRates(null);
   if (reviewUrl) fetchServer();
   if (items.length) setCurrent(0);
   if (window.performance && performance.mark) performance.mark("report-ready");

@@ -211,7 +211,11 @@ def report_data(page: str) -> dict:
 def page_summaries(page: str) -> Summaries:
     """Every summary on a report.html, from its report data (run_key, article and summary hashes,
     sentences). ValueError for a page written before summaries were hashed."""
-    data = report_data(page)
+    return data_summaries(report_data(page))
+
+
+def data_summaries(data: dict) -> Summaries:
+    """`page_summaries` of a page's report data already read (`report_data`)."""
     run_keys = data.get("run_keys") or {}
     refs = []
     for article in data["articles"]:
@@ -320,8 +324,13 @@ def place_marks(runs, marks: list) -> tuple[list[tuple[SummaryRef, dict]], dict[
             normalized.append(normalize(mark))
         except ValueError:
             continue
-    normalized = sorted(latest(normalized), key=lambda m: not is_legacy(m))  # legacy first: a v3 one wins
-    summaries = comparison_summaries(runs)
+    return place_on(comparison_summaries(runs), normalized)
+
+
+def place_on(summaries: Summaries, marks: list[dict]) -> tuple[list[tuple[SummaryRef, dict]], dict[str, int]]:
+    """`place_marks` on the summaries at hand (a comparison's, or a page's: ``harness review``), of
+    marks already normalized."""
+    normalized = sorted(latest(marks), key=lambda m: not is_legacy(m))  # legacy first: a v3 one wins
     placed: dict[tuple, tuple[SummaryRef, dict]] = {}
     reasons: dict[str, int] = {}
     for mark in normalized:
