@@ -62,20 +62,22 @@ def check(mention: Mention, index: dict) -> dict:
     return {**found, "status": "matched" if _age_or_span(mention, index) else "unmatched"}
 
 
-AGE_WORDS = frozenset({"year", "years", "old", "aged", "age", "month", "months"})
+AGE_WORDS = frozenset({"year", "years", "old", "month", "months"})  # "16-year-old", "six-month-old"
+UNITS = frozenset({"day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours"})
 
 
 def _age_or_span(mention: Mention, index: dict) -> bool:
     """A date-like mention with no calendar reading that is a number with a unit ("the 16-year-old"
     where the article has "Abu Khdeir, 16,"; "six days"; a bare "2" the NER tags as a date):
-    matched when the number is in the article and each other word is an age word or in the article."""
+    matched when the number is in the article and each other word is an age word ("year", "old") or
+    a unit of time the article uses; anything else ("the age of 69", "10am row") stays unmatched."""
     if mention.kind != "date" or mention.dates:
         return False
     value = parse_number(mention.text)
     if value is None or value not in index["numbers"]:
         return False
     words = [w for w in mention.normal.split() if parse_number(w) is None]
-    return all(w in AGE_WORDS or f" {w} " in index["normal"] for w in words)
+    return all(w in AGE_WORDS or w in UNITS and f" {w} " in index["normal"] for w in words)
 
 
 class EntityPrecision(SentenceConsistency):
