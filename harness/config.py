@@ -77,20 +77,34 @@ def build(cfg, key: str):
         raise ConfigError(f"config {key!r}: {e}") from e
 
 
-def load_metric(name: str, calibration=None):
-    """Instantiate ``conf/metrics/NAME.yaml`` (its single top-level key is the metric), its
-    calibrated thresholds read from ``calibration`` (a calibration file; None: the shipped one)."""
+def metric_config(name: str, calibration=None) -> DictConfig:
+    """``conf/metrics/NAME.yaml`` composed as a run composes it (``metrics=[NAME]``: the shared
+    bases its ``defaults:`` names included, which ``OmegaConf.load`` would leave out).
+
+    Args:
+        name: a metrics option (``harness ls metrics``).
+        calibration: the calibration file its ``${calibrated:...}`` thresholds read (None: the shipped one).
+    Returns:
+        The composed config, the metric at ``metrics.NAME`` (unresolved: interpolations resolve when read).
+    Raises:
+        ConfigError: no such metric config, naming the known ones.
+    """
     from harness.errors import ConfigError
 
     path = CONF_DIR / "metrics" / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in (CONF_DIR / "metrics").glob("*.yaml"))
         raise ConfigError(f"no metric config {name!r} ({path}); known: {', '.join(known)}")
-    register_resolvers()
-    cfg = OmegaConf.load(path)
+    cfg = compose([f"metrics=[{name}]"])
     if calibration is not None:
-        cfg["calibration"] = str(calibration)
-    return build(cfg, name)
+        cfg.calibration = str(calibration)
+    return cfg
+
+
+def load_metric(name: str, calibration=None):
+    """Instantiate ``conf/metrics/NAME.yaml`` (`metric_config`), its calibrated thresholds read from
+    ``calibration`` (a calibration file; None: the shipped one)."""
+    return build(metric_config(name, calibration).metrics, name)
 
 
 def register_all_resolvers() -> None:
@@ -144,7 +158,7 @@ def one_line(message: str) -> str:
 
 # ``harness ls KIND``: the config group each kind lists.
 GROUPS = {"systems": "system", "metrics": "metrics", "data": "data", "prompts": "prompt", "decoding": "decoding",
-          "servers": "server", "launchers": "launcher", "tracking": "tracking"}
+          "servers": "server", "launchers": "launcher", "tracking": "tracking", "experiments": "experiment"}
 
 
 def group_options(kind: str, conf_dir: Path | None = None) -> list[tuple[str, str]]:

