@@ -11,6 +11,8 @@ import pytest
 from harness.config import register_all_resolvers
 from harness.data import load_articles
 
+from .helpers.review_pages import server  # noqa: F401 - the fixture: harness review's server on a known page
+from .helpers.run_if import check as check_run_if
 from .helpers.timing import REFERENCE_CALIBRATION_S, calibration, scaled_timeout, timeout_scale  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,16 @@ WORDS = ("the a of to in and on was were over russia kazakhstan protests fuel pr
 register_all_resolvers()  # ${project_root:}, ${abs_path:}, ${unique_id:}...: as harness.compose does
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "run_if(extra=, module=, chromium=, shared_data=, executable=, cuda=): "
+                                       "run only where that is here, else skip naming it (tests/helpers/run_if.py)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    check_run_if(item)  # before the test's fixtures: a skipped test builds no tiny model
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from harness.run import run
 
 from .helpers.cli import call, one_line
 from .helpers.configs import config
+from .helpers.run_if import require
 
 METRIC = "rouge/rougeLsum_f"
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def test_unusable_run_directories_are_one_line_from_every_reader(runs, tmp_path,
 
 def test_track_and_review_errors_are_one_line(tmp_path, capsys):
     one_line(*call(capsys, "review", tmp_path / "nope", "--port", "0")[::2], f"no report.html in {tmp_path / 'nope'}")
-    pytest.importorskip("mlflow", reason="harness track logs to MLflow: the mlflow extra (pip install -e '.[mlflow]')")
+    require(extra="mlflow")  # harness track logs to MLflow
     code, _, err = call(capsys, "track", tmp_path / "nope", "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}")
     errors = [line for line in err.splitlines() if "mlflow" not in line]  # MLflow's own INFO lines on a new store
     assert code == 2 and errors == [f"error: {tmp_path / 'nope'}: no run here (no results.json in it or in its "

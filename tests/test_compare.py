@@ -142,7 +142,7 @@ def test_malformed_marks_file_is_named(runs_dir, tmp_path, content, message):
 
 
 def _v3(system, article, choice=None, editor="alice", sentences=(), **more):
-    from .test_review import mark
+    from .helpers.review_pages import mark
 
     return {**mark(system, article, choice, sentences=sentences), "editor": editor, **more}
 
@@ -150,7 +150,7 @@ def _v3(system, article, choice=None, editor="alice", sentences=(), **more):
 def test_flag_dismissed_gives_that_scorers_precision_and_recall(tmp_path):
     from harness.reports.compare import marks_review, render_markdown, render_terminal
 
-    from .test_review import make_runs
+    from .helpers.review_pages import make_runs
 
     runs = make_runs(tmp_path)
     # embedding flags bad/a1 #0 and #1, third/a2 #0; entity flags bad/a1 #0 and bad/a2 #0 (tests/test_review.py).
@@ -185,7 +185,7 @@ def test_flag_dismissed_gives_that_scorers_precision_and_recall(tmp_path):
 def test_editors_agreement_kappa_and_alpha(tmp_path):
     from harness.reports.compare import marks_review, render_markdown
 
-    from .test_review import make_runs
+    from .helpers.review_pages import make_runs
 
     runs = make_runs(tmp_path)
     alice = dict(zip([("good", "a1"), ("good", "a2"), ("bad", "a1"), ("bad", "a2")], "AARR", strict=True))
@@ -209,7 +209,7 @@ def test_editors_agreement_kappa_and_alpha(tmp_path):
 def test_relabelled_runs_keep_their_marks_and_changed_summaries_are_left_out_with_a_warning(tmp_path):
     from harness.reports.compare import marks_review
 
-    from .test_review import make_runs
+    from .helpers.review_pages import make_runs
 
     before = make_runs(tmp_path / "before")
     marks = [_v3(s, a, "accept" if s == "good" else "reject") for s in ("good", "bad") for a in ("a1", "a2")]

@@ -12,7 +12,7 @@ from harness.data import load_articles
 from harness.data.formats import parse_text
 from harness.errors import DataError
 
-from .conftest import SEED_FILE
+from .helpers.run_if import SHARED_DIR, run_if
 
 SEED_TEXT = """Vladimir Putin deploys troops
 
@@ -49,10 +49,9 @@ def test_raw_text_format(tmp_path):
     assert article.paragraphs == ("Russia has sent a peacekeeping force.", "Protesters stormed the mayor's office.")
 
 
+@run_if(shared_data=True)
 def test_seed_file_in_shared_parses_to_the_committed_record(seed_article):
-    shared = SEED_FILE.parents[2] / "shared" / "seeds" / "000_b456ec66e27cc290.txt"
-    if not shared.exists():
-        pytest.skip("shared/ seeds not beside this checkout")
+    shared = SHARED_DIR / "seeds" / "000_b456ec66e27cc290.txt"
     parsed = parse_text(shared.read_text(encoding="utf-8"), file=str(shared), article_id=seed_article.id)
     assert parsed == seed_article
 

@@ -12,6 +12,8 @@ from harness.systems.decoding import Decoding
 from harness.systems.language_model import COMPILED_DECODING, CausalLM
 from harness.systems.prompt import PromptTemplate
 
+from .helpers.run_if import run_if
+
 PROMPT = PromptTemplate(name="p", template="summarize {title} : {article}")
 GREEDY = Decoding(name="greedy", max_new_tokens=8)
 
@@ -117,7 +119,7 @@ def test_metric_device_errors_name_their_setting(accelerators):
         SentenceEncoder(setting="metrics.bertscore.model", device="cuda")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none visible to torch here)")
+@run_if(cuda=True)
 def test_cuda_generation_and_identity(tiny_causal_dir, seed_article):
     system = CausalLM(model=str(tiny_causal_dir), device="cuda", dtype="float32")
     assert system.identity(PROMPT, GREEDY)["device"] == "cuda"

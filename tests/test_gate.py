@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from harness.cli import main as harness_main
 from harness.gate import articles_needed, compare, machine_warnings, sampling_warnings
 from harness.provenance import cpu_model
 from harness.results.runs import Run
 from harness.run import run
 
+from .helpers.cli import gate
 from .helpers.configs import config, tiny
 
 SEED_ID = "000_b456ec66e27cc290"
@@ -38,12 +38,6 @@ def runs(tmp_path_factory, four_articles):
         for i, member in enumerate(members):
             shutil.copytree(root / member, root / sweep / str(i))
     return root
-
-
-def gate(capsys, *args):
-    code = harness_main(["gate", *map(str, args)])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def copy_run(runs, name, to):

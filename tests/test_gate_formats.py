@@ -12,9 +12,8 @@ from harness.cli import main as harness_main
 from harness.gate import GateInputError, render_gate_as
 from harness.run import run
 
-from .helpers.cli import one_line
+from .helpers.cli import gate, one_line
 from .helpers.configs import config
-from .test_gate import gate
 
 GATED = ("--metric", "rouge/rougeLsum_f:0.02", "--metric", "rouge/rouge1_f:0.02")
 # lead-1 against lead-3 on the embedded article (one article: the interval is the point difference).

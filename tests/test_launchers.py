@@ -17,7 +17,7 @@ from harness.app import missing_launcher_plugin
 from .conftest import ROOT, scaled_timeout
 from .helpers.cli import harness
 from .helpers.clusters import need, nodes_that_ran_jobs, two_node_cluster
-from .test_resume import SLOW
+from .helpers.interrupt import SLOW
 
 # The extra that installs each launcher's plugin (pyproject.toml).
 EXTRAS = {"joblib": "joblib", "submitit_local": "slurm", "slurm": "slurm", "ray": "ray"}

@@ -1,8 +1,5 @@
 """The llama.cpp backend on the embedded SmolLM2 GGUF (fast: llama.cpp loads it in well under a second)."""
 
-import importlib.util
-import os
-
 import pytest
 
 from harness.errors import ConfigError, ModelLoadError
@@ -10,11 +7,9 @@ from harness.systems.decoding import Decoding
 from harness.systems.llama_cpp import LlamaCppLM
 from harness.systems.prompt import PromptTemplate
 
-pytestmark = pytest.mark.slow
-if importlib.util.find_spec("llama_cpp") is None:
-    if os.environ.get("CI"):
-        pytest.fail("llama-cpp-python is missing in CI: .ci/run installs the llamacpp extra", pytrace=False)
-    pytest.skip("llama-cpp-python not installed (pip install -e '.[llamacpp]')", allow_module_level=True)
+from .helpers.run_if import run_if
+
+pytestmark = [pytest.mark.slow, run_if(extra="llamacpp")]
 
 PROMPT = PromptTemplate(name="bullets", template="Summarize in bullet points:\n\n{article}")
 GREEDY = Decoding(name="greedy", max_new_tokens=24, repetition_penalty=1.1)

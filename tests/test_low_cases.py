@@ -8,6 +8,8 @@ import pytest
 from harness.gate import render_gate_junit, xml_chars
 from harness.systems.served_answer import AnswerShapeError, completion
 
+from .helpers.run_if import require
+
 
 @pytest.mark.parametrize("count", [10 ** 30, 10 ** 9 + 1, -1])
 def test_a_token_count_outside_its_range_is_refused(count):
@@ -96,9 +98,8 @@ def test_the_pages_clip_never_cuts_an_emoji_in_half():
 
     from .conftest import ROOT
 
+    require(executable="node")  # else the page's clip() is tested in a browser only
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the page's clip() is tested in a browser only")
     script = (ROOT / "harness" / "reports" / "report.js").read_text()
     start = script.index("  const graphemes = ")
     code = script[start:script.index("\n", script.index("  const clip = ", start))]
@@ -116,8 +117,8 @@ def test_a_baseline_with_two_runs_of_one_setup_is_refused_in_either_order(tmp_pa
     from harness.run import run
 
     from .conftest import SEED_FILE
+    from .helpers.cli import gate
     from .helpers.configs import config
-    from .test_gate import gate
 
     for name, data in (("four", four_articles), ("seed", SEED_FILE)):  # one setup (lead-3), two article sets
         run(config("system=lead3", f"data.path={data}", f"cache_dir={tmp_path / 'cache'}", "metrics=[rouge]"),

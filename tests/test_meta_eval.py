@@ -11,6 +11,7 @@ from harness.meta_eval.consistency_data import read_consistency
 from harness.metrics.consistency.entity_precision import EntityPrecision
 
 from .helpers.cli import harness
+from .helpers.labelled import entity_rows, qags_rows
 
 
 def _write(path, rows):
@@ -18,20 +19,8 @@ def _write(path, rows):
     return path
 
 
-def _qags_rows(n=8):
-    rows = []
-    for d in range(n):
-        article = f"Report {d}. Eight police officers were hurt in Almaty on Monday. Prices rose by 10 percent."
-        good = {"sentence": "Eight police officers were hurt in Almaty.",
-                "responses": [{"worker_id": w, "response": r} for w, r in enumerate(("yes", "yes", "no"))]}
-        bad = {"sentence": "Nine police officers were hurt in Paris.",
-               "responses": [{"worker_id": w, "response": r} for w, r in enumerate(("no", "no", "yes"))]}
-        rows.append({"article": article, "summary_sentences": [good, bad] if d % 2 else [good]})
-    return rows
-
-
 def test_qags_reader_applies_the_majority_and_all_sentences_rules(tmp_path):
-    fmt, examples = read_consistency(_write(tmp_path / "q.jsonl", _qags_rows(2)))
+    fmt, examples = read_consistency(_write(tmp_path / "q.jsonl", qags_rows(2)))
     assert fmt == "qags"
     assert examples[0].sentence_labels == (1,) and examples[0].label == 1 and examples[0].score == 1.0
     assert examples[1].sentence_labels == (1, 0) and examples[1].label == 0 and examples[1].score == 0.5
@@ -54,7 +43,7 @@ def test_reader_errors_name_the_record_and_field(tmp_path):
 
 
 def test_protocol_on_a_scorer_that_separates_the_classes(tmp_path):
-    _, examples = read_consistency(_write(tmp_path / "q.jsonl", _qags_rows(8)))
+    _, examples = read_consistency(_write(tmp_path / "q.jsonl", qags_rows(8)))
     (result,) = run({"entity": EntityPrecision()}, examples, n_resamples=100)
     # "Nine" and "Paris" are not in the article: the entity scorer separates the two kinds.
     assert result["roc_auc"][0] == 1.0 and result["sentence_roc_auc"][0] == 1.0
@@ -63,7 +52,7 @@ def test_protocol_on_a_scorer_that_separates_the_classes(tmp_path):
 
 
 def test_evaluate_is_deterministic(tmp_path):
-    _, examples = read_consistency(_write(tmp_path / "q.jsonl", _qags_rows(8)))
+    _, examples = read_consistency(_write(tmp_path / "q.jsonl", qags_rows(8)))
     scores = np.linspace(0, 1, len(examples))
     first = evaluate("x", scores, [[] for _ in examples], examples, n_resamples=200)
     assert first == evaluate("x", scores, [[] for _ in examples], examples, n_resamples=200)
@@ -80,7 +69,7 @@ def test_composite_learns_the_informative_feature():
 
 
 def test_meta_eval_command_on_a_qags_file(tmp_path):
-    data = _write(tmp_path / "qags.jsonl", _qags_rows(8))
+    data = _write(tmp_path / "qags.jsonl", qags_rows(8))
     done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity,consistency_embedding",
                    "--n-resamples", "50", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -155,19 +144,8 @@ def test_split_given_without_a_cut_names_the_fix(tmp_path):
         read_consistency(_write(tmp_path / "l.jsonl", [{"document": "D", "claim": "C", "label": 2}]))
 
 
-def _entity_rows():
-    """Kazakh matched, eight matched -> entity score 1.0 (label 1); nine unmatched -> 0.5 (label 0)."""
-    rows = []
-    for i, (group, cut) in enumerate([("X", "val"), ("X", "test"), ("X", "test"), ("Y", "val"), ("Y", "test")]):
-        article = f"Report {i}. Kazakh officials said eight police officers were killed."
-        for number, label in (("eight", 1), ("nine", 0)):
-            rows.append({"document": article, "claim": f"Kazakh officials said {number} police officers were killed.",
-                         "label": label, "cut": cut, "origin": group})
-    return rows
-
-
 def test_meta_eval_command_split_given_and_dev_file(tmp_path):
-    rows = _entity_rows()
+    rows = entity_rows()
     data = _write(tmp_path / "both.jsonl", rows)
     done = harness("meta-eval", "--data", str(data), "--metrics", "consistency_entity", "--split", "given",
                    "--n-resamples", "20", "--out", str(tmp_path / "out"), cache_dir=tmp_path)
@@ -213,7 +191,7 @@ def test_marks_sentence_verdicts_become_labelled_examples(tmp_path):
     from harness.metrics.consistency.base import article_text
     from harness.results.summaries import read_references
 
-    from .test_review import make_runs, mark
+    from .helpers.review_pages import make_runs, mark
 
     runs = make_runs(tmp_path)
     marks = [mark("bad", "a1", "reject", sentences=[(0, "unsupported")]),

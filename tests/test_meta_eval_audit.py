@@ -250,7 +250,7 @@ def test_save_composite_needs_something_to_fit(tmp_path, capsys):
 
 
 def test_meta_eval_out_is_auditable_and_its_composite_is_what_a_run_computes(tmp_path):
-    from .test_meta_eval import _entity_rows
+    from .helpers.labelled import entity_rows as _entity_rows
 
     data = _write(tmp_path / "data.jsonl", [{**r, "dataset": "factcc"} for r in _entity_rows()])
     out, saved = tmp_path / "out", tmp_path / "saved.json"

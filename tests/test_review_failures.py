@@ -14,7 +14,7 @@ import pytest
 from harness.errors import StorageError
 from harness.review import ReviewError, open_server
 
-from .test_review import body, get, mark, post, server  # noqa: F401 - the fixture
+from .helpers.review_pages import body, get, mark, post
 
 
 def test_a_lone_surrogate_in_a_note_is_saved_as_the_replacement_character(server):  # noqa: F811

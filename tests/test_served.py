@@ -520,7 +520,7 @@ def test_server_killed_mid_run_then_the_rerun_generates_only_the_rest(tmp_path):
 
 @slow
 def test_meta_eval_runs_the_served_judge_from_the_environment(server, tmp_path):
-    from .test_meta_eval import _qags_rows
+    from .helpers.labelled import qags_rows as _qags_rows
 
     rows = _qags_rows(8)
     data = tmp_path / "qags.jsonl"

@@ -12,7 +12,6 @@ installs them, they fail)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -29,17 +28,10 @@ from harness.tracking.records import ARTIFACTS, TrackingError, _mapped, metric_n
 
 from .conftest import scaled_timeout
 from .helpers.cli import harness
+from .helpers.run_if import require
 
 SWEEP = ("system=lead3,bullets", "decoding=greedy", "metrics=[rouge]", "progress=false")
 LABELS = {"0": "lead-3", "1": "reference-bullets"}
-
-
-def need(module: str, extra: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        reason = f"{module} is not installed: pip install -e '.[{extra}]'"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI: .ci/run installs it)")
-        pytest.skip(reason)
 
 
 # --- a real MLflow server ---------------------------------------------------------------------------
@@ -89,7 +81,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need("mlflow", "mlflow")
+    require(extra="mlflow")
     running = Server(tmp_path_factory.mktemp("mlflow-server"), free_port()).start()
     yield running
     running.stop()
@@ -188,7 +180,7 @@ def test_a_sweep_logs_nested_runs_to_a_real_mlflow_server(server, tmp_path):
 
 
 def test_the_local_store_needs_no_server_and_names_are_mapped(tmp_path):
-    need("mlflow", "mlflow")
+    require(extra="mlflow")
     store = tmp_path / "runs" / "mlflow.db"  # the default is runs/mlflow.db (MLflow 3 refuses the old ./mlruns)
     directory, done = sweep(tmp_path, "+tracking=mlflow", f"hydra.callbacks.mlflow.tracking_uri={store}",
                             "metrics=[rouge,coverage_lexical]")
@@ -207,7 +199,7 @@ def test_the_local_store_needs_no_server_and_names_are_mapped(tmp_path):
 
 
 def test_a_server_down_mid_sweep_loses_no_run_and_harness_track_logs_the_rest(tmp_path):
-    need("mlflow", "mlflow")
+    require(extra="mlflow")
     server = Server(tmp_path / "server", free_port()).start()
     try:
         stopper = ("+hydra.callbacks.stop_server._target_=tests.test_tracking.StopServerAfterFirstJob",
@@ -245,7 +237,7 @@ def test_a_server_down_mid_sweep_loses_no_run_and_harness_track_logs_the_rest(tm
 
 
 def test_an_unreachable_tracker_from_the_start_still_finishes_the_sweep(tmp_path):
-    need("mlflow", "mlflow")
+    require(extra="mlflow")
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     started = time.monotonic()
     directory, done = sweep(tmp_path, "+tracking=mlflow", f"hydra.callbacks.mlflow.tracking_uri={uri}")
@@ -310,7 +302,7 @@ def wandb_records(path: Path):
 
 
 def test_wandb_offline_writes_one_run_per_job(tmp_path):
-    need("wandb", "wandb")
+    require(extra="wandb")
     import json
 
     directory, done = sweep(tmp_path, "+tracking=wandb")
@@ -384,7 +376,7 @@ def test_wandb_online_with_a_closed_port_logs_each_job_offline_in_seconds(tmp_pa
     """The issue's case: online, nothing listens at the server's address. Each job costs seconds
     (was: 90 s of retries), is logged offline where the line says, and its artifacts (W&B's staging
     copies) stay under the sweep directory."""
-    need("wandb", "wandb")
+    require(extra="wandb")
     url = f"http://127.0.0.1:{free_port()}"
     home = wandb_online_env(monkeypatch, tmp_path, url)
     directory, done = sweep(tmp_path, "+tracking=wandb")
@@ -398,7 +390,7 @@ def test_wandb_online_with_a_server_that_never_answers_ends_the_job_within_secon
     is logged offline, and the whole job ends within 15 s (scaled to the machine) of its results.json.
     Before: wandb.init waited init_timeout, then W&B's service and its error reports held the exit
     (34 s after results.json, measured)."""
-    need("wandb", "wandb")
+    require(extra="wandb")
     import threading
 
     listener = socket.socket()

@@ -43,3 +43,8 @@ def call(capsys, *args):
     code = main([str(a) for a in args])
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def gate(capsys, *args):
+    """``harness gate ARGS`` in this process: (exit code, stdout, stderr)."""
+    return call(capsys, "gate", *args)
