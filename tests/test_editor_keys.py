@@ -9,7 +9,7 @@ import json
 import pytest
 
 from .browser import browser_page
-from .test_editor_page import ready, write_page
+from .helpers.editor_page import ready, write_page
 
 CURRENT = ("(() => { const c = document.querySelector('.current-summary'); "
            "return c && [c.dataset.article, c.dataset.key]; })()")

@@ -17,7 +17,7 @@ from harness.results.marks import page_summaries
 from harness.review import make_server
 
 from .browser import browser_page
-from .test_editor_page import expect, ready, write_page
+from .helpers.editor_page import expect, ready, write_page
 
 
 @pytest.fixture

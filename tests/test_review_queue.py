@@ -17,7 +17,7 @@ from harness.review import make_server
 from harness.text.repetition import repeated_clause, repetition_warning
 
 from .browser import browser_page
-from .test_editor_page import expect, ready, write_page
+from .helpers.editor_page import expect, ready, write_page
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def test_a_phone_shows_the_article_above_the_summaries_without_overlap(page_file
 
 @pytest.mark.browser
 def test_the_last_of_a_thousand_articles_can_be_reached(tmp_path):
-    from .test_editor_page import _benchmark
+    from .helpers.editor_page import report_paint_benchmark as _benchmark
 
     path = _benchmark().write_report(tmp_path, 1000, 4)
     with browser_page() as page:
