@@ -4,9 +4,8 @@ PyTorch's CPU wheels run their intra-op threads (and MKL's and oneDNN's) on GNU 
 threads spin at the end of each parallel region before they sleep. Batch-1 decoding is thousands of
 short regions per token: on a machine where other processes compete for the cores, a thread spins
 on a core while the thread it waits for sits in the run queue, and every token pays whole
-scheduler time slices. Measured here (2 cores, SmolLM2-135M, batch 1, 2 busy processes beside it):
-1.26 tokens/s with OpenMP's defaults (0.37 of its fair share), 3.20 with passive waiting (1.02)
-(``benchmarks/fair_share.py``, docs/performance.md "A fair share on a busy machine").
+scheduler time slices. Passive waiting restores the fair share (measured by
+``benchmarks/fair_share.py``; figures in docs/performance.md, "A fair share on a busy machine").
 
 ``prepare()`` (called by ``harness.cli.main`` before any command loads torch, by each job in
 ``harness.app.main``, which is where a launcher's worker process first runs our code, and by
@@ -14,14 +13,14 @@ scheduler time slices. Measured here (2 cores, SmolLM2-135M, batch 1, 2 busy pro
 
 - ``OMP_WAIT_POLICY=PASSIVE``: an idle OpenMP thread sleeps at once. libgomp reads it once, when
   torch loads it, so it must be in the environment before ``import torch``; child processes (joblib
-  and submitit workers, a local Ray instance) inherit it. It costs 7-19% of the quiet speed (a
-  sleeping thread wakes later than a spinning one); a short spin (``GOMP_SPINCOUNT=10000``) keeps
-  the quiet speed but fell to 0.51 of the fair share beside 6 busy processes, against 0.86.
+  and submitit workers, a local Ray instance) inherit it. It costs some quiet speed (a sleeping
+  thread wakes later than a spinning one); a short spin (``GOMP_SPINCOUNT``) keeps the quiet speed
+  but loses more under heavy load (docs/performance.md).
 - The thread count: OpenMP's default (the CPUs this process may run on, ``os.sched_getaffinity``),
   capped by a cgroup CPU quota (``cpu.max``: a container limited to 2 CPUs on a 64-core host would
   otherwise run 64 threads in 2 CPUs' time). It is *not* lowered for the load average: under
-  per-thread fair scheduling fewer threads get a smaller share (1 thread: 2.44 tokens/s beside the
-  same load, against 3.20 with 2), and the count would change with whatever else ran at the moment.
+  per-thread fair scheduling fewer threads get a smaller share (measured: docs/performance.md), and
+  the count would change with whatever else ran at the moment.
 
 A user's own setting is kept: ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` set leaves the waiting
 alone; ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` set leaves the count alone. ``HARNESS_THREADS=N``
