@@ -69,7 +69,7 @@ from harness.results.marks import (
     identity,
     is_legacy,
     latest,
-    normalize,
+    normalized_marks,
     place_on,
     read_marks_file,
     report_data,
@@ -119,13 +119,7 @@ def page_rates(saved: list[dict], summaries: Summaries, flags: Flags) -> dict:
     """The page measures itself: each scorer's precision and recall against the editors' sentence
     verdicts on this page (`harness.reports.compare.flag_rates`, the figures ``harness compare
     --marks`` prints for the same marks and runs), how many sentences were judged, by how many editors."""
-    marks = []
-    for mark in saved:
-        try:
-            marks.append(normalize(mark))
-        except ValueError:
-            continue
-    placed, _ = place_on(summaries, marks)
+    placed, _ = place_on(summaries, normalized_marks(saved))
     judged = {(ref.key, s["index"]) for ref, mark in placed for s in mark["sentences"]}
     editors = {mark["editor"] for ref, mark in placed if mark["sentences"]}
     return {"flags": flag_rates(placed, lambda ref: flags.get(ref.key, {})), "judged": len(judged),

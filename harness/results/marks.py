@@ -318,13 +318,18 @@ def place_marks(runs, marks: list) -> tuple[list[tuple[SummaryRef, dict]], dict[
     """(summary, mark) of every mark that lands on a summary of these runs, one per editor and
     summary (their last; a version 3 mark over a legacy one), and why the others do not (reason ->
     count; see `Summaries.place`). Marks that are not marks are skipped."""
+    return place_on(comparison_summaries(runs), normalized_marks(marks))
+
+
+def normalized_marks(marks: list) -> list[dict]:
+    """Each of ``marks`` that is a mark, normalized (`normalize`); the others are skipped."""
     normalized = []
     for mark in marks:
         try:
             normalized.append(normalize(mark))
         except ValueError:
             continue
-    return place_on(comparison_summaries(runs), normalized)
+    return normalized
 
 
 def place_on(summaries: Summaries, marks: list[dict]) -> tuple[list[tuple[SummaryRef, dict]], dict[str, int]]:
